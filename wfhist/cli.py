@@ -75,9 +75,100 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- migrate / status / backup / rollback ------------------------------------
+
+
+def _progress(message: str) -> None:
+    """Progress of long work goes to stderr, so stdout stays the result."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _add_migrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "migrate", help="back up, apply pending migrations, verify; restore on data loss"
+    )
+    p.add_argument("db", help="SQLite file to migrate (the service may keep writing)")
+    p.add_argument("--to", type=int, help="target version (needed for opt-in migrations, e.g. 8)")
+    p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
+    p.add_argument("--backup-dir", help="verified backup directory (default: <db dir>/backups/)")
+    p.set_defaults(func=_cmd_migrate)
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from wfhist.migrate import format_migrate, migrate
+
+    result = migrate(
+        args.db,
+        to=args.to,
+        migrations_dir=args.migrations,
+        backup_dir=args.backup_dir,
+        report=_progress,
+    )
+    print(format_migrate(result))
+    return 0
+
+
+def _add_status(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="current version, applied (checksums), pending migrations")
+    p.add_argument("db", help="SQLite file (opened read-only)")
+    p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from wfhist.migrate import format_status, status
+
+    result = status(args.db, migrations_dir=args.migrations)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(format_status(result))
+    return 0
+
+
+def _add_backup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backup", help="verified online backup (+ JSON manifest) of a live file")
+    p.add_argument("db", help="SQLite file (opened read-only; writers may continue)")
+    p.add_argument("--out", help="backup directory (default: <db dir>/backups)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_cmd_backup)
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from wfhist.backup import backup
+
+    result = backup(args.db, args.out, report=_progress)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        total = sum(result.rows.values())
+        print(f"backup {result.path} verified ({total} rows, {result.content_hash})")
+        print(f"manifest {result.manifest_path}")
+        for note in result.notes:
+            print(f"  note: {note}")
+    return 0
+
+
+def _add_rollback(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rollback", help="restore a file from a wfhist backup (stop writers first)")
+    p.add_argument("db", help="SQLite file to restore")
+    p.add_argument("--backup", required=True, help="backup file made by 'wfhist backup/migrate'")
+    p.set_defaults(func=_cmd_rollback)
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from wfhist.backup import rollback
+
+    result = rollback(args.db, args.backup, report=_progress)
+    print(f"restored {result.db} from {result.backup} (content hash {result.content_hash})")
+    print(f"previous content kept in {result.kept_aside}")
+    return 0
+
+
 # --- entry point -------------------------------------------------------------
 
-_COMMANDS = [_add_demo, _add_summary]
+_COMMANDS = [_add_demo, _add_summary, _add_migrate, _add_status, _add_backup, _add_rollback]
 
 
 def build_parser() -> argparse.ArgumentParser:
