@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from wfhist.exceptions import WfhistError
+from wfhist.read import connect, load_history, summarize
 from wfhist.schema import check_schema
 
-__all__ = ["WfhistError", "__version__", "check_schema"]
+__all__ = ["WfhistError", "__version__", "check_schema", "connect", "load_history", "summarize"]

@@ -1,0 +1,693 @@
+"""Read the workflow history through DuckDB's SQLite scanner, offline and safely.
+
+Data flows one way: the SQLite file is attached **read-only** to an in-memory
+DuckDB connection, and a view ``history`` presents it with the compatibility
+mapping applied, so analysts always see ``hour_of_day`` / ``day_of_week``
+whatever the file stores:
+
+* ``submission_hour`` / ``submission_day_of_week`` (the real, pre-rename file),
+* ``hour_of_day`` / ``day_of_week`` (after migration 008),
+* both (a half-applied rename: the canonical column wins where it is not NULL),
+* or neither (derived only).
+
+Stored values are NULL-safe: hour 0 and Monday (0) stay 0. The service's
+report used ``value or -1``, which turned midnight and Monday into -1;
+here unknown stays NULL unless ``legacy_sentinels=True`` asks for the API's -1.
+
+Where nothing is stored -- almost every real row -- hour and weekday are derived
+from ``start_time``, else ``created_at``. Two timestamp formats live in the real
+file: ``YYYY-MM-DD HH:MM:SS`` (SQLite's ``CURRENT_TIMESTAMP``, UTC) and
+``YYYY-MM-DDTHH:MM:SS.ffffff`` (Python's naive ``isoformat()`` on the writing
+host, local wall-clock time in ``source_tz``). ``start_time`` is always the
+latter. Each row's instant is converted to ``tz`` with DST rules (DuckDB's ICU).
+Stored values are the writing host's wall clock too, so when ``tz`` differs
+from ``source_tz`` they are shifted by the row's offset difference.
+
+SQLite is dynamically typed: an INTEGER column can hold ``'N/A'``, which makes
+DuckDB's scanner stop with "Mismatch Type Error". Every column is profiled once
+with ``typeof`` inside SQLite; columns holding values of the wrong storage class
+are read through ``sqlite_query`` with those values turned into NULL (counted,
+see :func:`summarize`), while clean columns keep the scanner's fast path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sqlite3
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from wfhist.exceptions import ExtensionError, SchemaError, UsageError
+from wfhist.schema import (
+    CANONICAL_TEMPORAL,
+    STORED_TEMPORAL,
+    TABLE,
+    classify_columns,
+    quote_ident,
+)
+
+DEFAULT_SOURCE_TZ = "America/Los_Angeles"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+#: Columns the reader cannot work without (the view derives from them).
+REQUIRED_COLUMNS = ("id", "adw_id", "status", "start_time", "created_at")
+
+#: ``sort_by`` names accepted by :func:`load_history` (the service API's list).
+SORT_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "start_time",
+    "end_time",
+    "duration_seconds",
+    "status",
+    "adw_id",
+    "issue_number",
+    "actual_cost_total",
+    "total_tokens",
+    "cache_efficiency_percent",
+)
+#: Sorting by a timestamp column sorts by its parsed instant, not its text.
+_SORT_EXPR = {"created_at": "created_ts", "start_time": "start_ts"}
+
+_LOCAL_FORMATS = (
+    "['%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S']"
+)
+_UTC_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f']"
+
+# Storage classes each DuckDB type read by the scanner accepts without error.
+_ALLOWED_STORAGE = {
+    "BIGINT": ("integer", "null"),
+    "DOUBLE": ("integer", "real", "null"),
+    "VARCHAR": ("text", "null"),
+}
+
+
+# --- opening files -------------------------------------------------------------
+
+
+def validate_db_path(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` as a Path if it is an existing SQLite file, else say what is wrong."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UsageError(f"{p}: no such file; give the path of a workflow history SQLite file")
+    if p.is_dir():
+        raise UsageError(f"{p}: is a directory; give the path of a SQLite file inside it")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except PermissionError as exc:
+        raise UsageError(f"{p}: cannot be read ({exc.strerror}); check its permissions") from exc
+    if head != SQLITE_MAGIC:
+        raise UsageError(f"{p}: not a SQLite database (bad header); check the path")
+    return p.resolve()
+
+
+@contextlib.contextmanager
+def open_sqlite_readonly(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A sqlite3 connection that cannot write: ``mode=ro`` URI, closed on exit.
+
+    For questions only SQLite itself can answer (``PRAGMA``s, ``typeof``).
+    Read-only means it takes no write lock, so it is safe beside the service
+    and beside a DuckDB scan of the same file.
+    """
+    p = validate_db_path(path)
+    con = sqlite3.connect(f"{p.as_uri()}?mode=ro", uri=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal. Only for statements that take no parameters (ATTACH)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sqlite_scanner_path() -> Path | None:
+    """The extension binary shipped by the ``duckdb-extension-sqlite-scanner`` wheel, if any."""
+    spec = importlib.util.find_spec("duckdb_extension_sqlite_scanner")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations)))
+    path = base / "extensions" / f"v{duckdb.__version__}" / "sqlite_scanner.duckdb_extension"
+    return path if path.is_file() else None
+
+
+def new_duckdb() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that never downloads: extension autoinstall/autoload off."""
+    return duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+
+
+def load_sqlite_scanner(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the sqlite scanner from the pip package by path; never from the network.
+
+    Falls back to ``LOAD sqlite`` (an extension already installed in DuckDB's
+    home directory). ``INSTALL sqlite`` is never tried: it downloads, and fails on
+    locked-down machines.
+    """
+    path = sqlite_scanner_path()
+    errors = []
+    if path is not None:
+        try:
+            con.load_extension(str(path))
+        except duckdb.Error as exc:
+            errors.append(f"{path}: {exc}")
+        else:
+            con.execute("SET sqlite_disable_multithreaded_scans = true")
+            return
+    try:
+        con.execute("LOAD sqlite")
+    except duckdb.Error as exc:
+        errors.append(f"LOAD sqlite: {exc}".splitlines()[0])
+        raise ExtensionError(
+            "DuckDB's sqlite scanner is not available offline; run "
+            f"'pip install duckdb-extension-sqlite-scanner=={duckdb.__version__}' "
+            f"(its version must equal duckdb's) [{'; '.join(errors)}]"
+        ) from exc
+    con.execute("SET sqlite_disable_multithreaded_scans = true")
+
+
+def validate_tz(name: str, parameter: str) -> str:
+    """An IANA zone name, checked, so a typo is an error and not a silent UTC."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{parameter}={name!r} is not a known time zone; use an IANA name such as "
+            "'UTC' or 'America/Los_Angeles'"
+        ) from exc
+    return name
+
+
+# --- what a source file holds ----------------------------------------------------
+
+
+@dataclass
+class SourceInfo:
+    """What the reader learned about one attached file, kept for the summary."""
+
+    path: Path
+    alias: str
+    columns: list[tuple[str, str, str]]  # (name, declared type, duckdb type)
+    state: str
+    mapping: str
+    bad_values: dict[str, int] = field(default_factory=dict)
+    journal_mode: str = ""
+    user_version: int = 0
+    has_scoring_version: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [c[0] for c in self.columns]
+
+
+def _mapping_name(names: list[str]) -> str:
+    stored = [n for n in STORED_TEMPORAL if n in names]
+    canonical = [n for n in CANONICAL_TEMPORAL if n in names]
+    if stored and canonical:
+        return "both stored and canonical names (canonical preferred, stored as fallback)"
+    if stored:
+        return "submission_hour→hour_of_day, submission_day_of_week→day_of_week"
+    if canonical:
+        return "identity (file already uses hour_of_day, day_of_week)"
+    return "none stored (all hours and weekdays derived from timestamps)"
+
+
+def _sqlite_query(con: duckdb.DuckDBPyConnection, alias: str, sql: str) -> list[tuple[Any, ...]]:
+    """Run ``sql`` inside SQLite (not DuckDB) on the attached file ``alias``."""
+    return con.execute(
+        f"SELECT * FROM sqlite_query({sql_literal(alias)}, {sql_literal(sql)})"
+    ).fetchall()
+
+
+def attach_source(
+    con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], alias: str
+) -> SourceInfo:
+    """Attach ``path`` read-only as ``alias`` and learn its shape and dirty columns.
+
+    DuckDB's ATTACH takes no bound parameters, so the path is passed as a
+    quoted literal -- the one value that cannot be bound.
+    """
+    p = validate_db_path(path)
+    try:
+        con.execute(
+            f"ATTACH {sql_literal(str(p))} AS {quote_ident(alias)} (TYPE sqlite, READ_ONLY)"
+        )
+    except duckdb.Error as exc:
+        raise UsageError(f"{p}: cannot be opened as SQLite ({str(exc).splitlines()[0]})") from exc
+    try:
+        declared = _sqlite_query(
+            con, alias, f"SELECT name, type FROM pragma_table_info('{TABLE}') ORDER BY cid"
+        )
+    except duckdb.Error as exc:
+        raise UsageError(f"{p}: cannot be read as SQLite ({str(exc).splitlines()[0]})") from exc
+    if not declared:
+        raise SchemaError(
+            f"{p}: has no table {TABLE!r}; is this a workflow history database? "
+            "('wfhist demo' writes a sample one)"
+        )
+    names = [str(r[0]) for r in declared]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise SchemaError(
+            f"{p}: {TABLE} lacks required column(s) {', '.join(missing)}; "
+            "check that this is the service's history file"
+        )
+    duck_types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = ? AND table_name = ?",
+            [alias, TABLE],
+        ).fetchall()
+    )
+    columns = [(n, str(t or ""), str(duck_types.get(n, "VARCHAR"))) for n, t in declared]
+    journal = _sqlite_query(con, alias, "PRAGMA journal_mode")[0][0]
+    user_version = int(_sqlite_query(con, alias, "PRAGMA user_version")[0][0])
+    info = SourceInfo(
+        path=p,
+        alias=alias,
+        columns=columns,
+        state=classify_columns(names),
+        mapping=_mapping_name(names),
+        journal_mode=str(journal),
+        user_version=user_version,
+        has_scoring_version="scoring_version" in names,
+    )
+    info.bad_values = _profile_bad_values(con, info)
+    return info
+
+
+def _profile_bad_values(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> dict[str, int]:
+    """Count, inside SQLite, values whose storage class the scanner would reject."""
+    checks = []
+    for name, _decl, duck in info.columns:
+        allowed = _ALLOWED_STORAGE.get(duck)
+        if allowed:
+            in_list = ", ".join(f"'{a}'" for a in allowed)
+            checks.append((name, f"sum(typeof({quote_ident(name)}) NOT IN ({in_list}))"))
+    if not checks:
+        return {}
+    sql = f"SELECT {', '.join(expr for _, expr in checks)} FROM {quote_ident(TABLE)}"
+    row = _sqlite_query(con, info.alias, sql)[0]
+    # sqlite_query hands expression results over as text: convert before testing.
+    counts = {name: int(n or 0) for (name, _), n in zip(checks, row, strict=True)}
+    return {name: n for name, n in counts.items() if n}
+
+
+# --- the history view -------------------------------------------------------------
+
+
+def _column_exprs(info: SourceInfo) -> tuple[list[str], str]:
+    """Expressions for each column over the raw table (alias ``s``, dirty side ``d``) and FROM."""
+    src = f"{quote_ident(info.alias)}.{quote_ident(TABLE)}"
+    exprs = []
+    dirty_select = []
+    for name, _decl, duck in info.columns:
+        q = quote_ident(name)
+        if name in info.bad_values:
+            allowed = ", ".join(f"'{a}'" for a in _ALLOWED_STORAGE[duck])
+            # REAL goes through text with 17 significant digits: exact round trip.
+            value = f"CASE WHEN typeof({q}) = 'real' THEN printf('%!.17g', {q}) ELSE {q} END"
+            dirty_select.append(f"CASE WHEN typeof({q}) IN ({allowed}) THEN {value} END AS {q}")
+            exprs.append(f"TRY_CAST(d.{q} AS {duck})")
+        else:
+            exprs.append(f"s.{q}")
+    from_clause = f"{src} AS s"
+    if dirty_select:
+        inner = f"SELECT id AS _wfhist_id, {', '.join(dirty_select)} FROM {quote_ident(TABLE)}"
+        from_clause += (
+            f" LEFT JOIN sqlite_query({sql_literal(info.alias)}, {sql_literal(inner)}) AS d"
+            " ON d._wfhist_id = s.id"
+        )
+    return exprs, from_clause
+
+
+def history_select(info: SourceInfo, *, legacy_sentinels: bool = False) -> str:
+    """The SELECT that defines ``history`` for one attached source.
+
+    Time zones come from the session variables ``wfhist_tz`` and
+    ``wfhist_source_tz`` (set with bound parameters by :func:`connect`), so the
+    view text holds no user value.
+    """
+    names = info.names
+    exprs, from_clause = _column_exprs(info)
+    by_name = dict(zip(names, exprs, strict=True))
+
+    def temporal(stored: str, canonical: str) -> str:
+        parts = [f"raw_{n}" for n in (canonical, stored) if n in names]
+        return f"coalesce({', '.join(parts)})" if parts else "CAST(NULL AS BIGINT)"
+
+    raw_cols = []
+    out_cols = []  # final column list, in the file's order
+    placed = set()
+    for name in names:
+        if name in STORED_TEMPORAL or name in CANONICAL_TEMPORAL:
+            raw_cols.append(f"{by_name[name]} AS raw_{name}")
+            canonical = (
+                name
+                if name in CANONICAL_TEMPORAL
+                else CANONICAL_TEMPORAL[STORED_TEMPORAL.index(name)]
+            )
+            if canonical not in placed:
+                out_cols.append(canonical)
+                placed.add(canonical)
+            continue
+        raw_cols.append(f"{by_name[name]} AS {quote_ident(name)}")
+        out_cols.append(quote_ident(name))
+    for canonical in CANONICAL_TEMPORAL:
+        if canonical not in placed:
+            out_cols.append(canonical)
+    if not info.has_scoring_version:
+        raw_cols.append("CAST(NULL AS VARCHAR) AS scoring_version")
+        out_cols.append("scoring_version")
+
+    hour_raw = temporal(*[STORED_TEMPORAL[0], CANONICAL_TEMPORAL[0]])
+    day_raw = temporal(*[STORED_TEMPORAL[1], CANONICAL_TEMPORAL[1]])
+    sentinel = (lambda e: f"coalesce({e}, -1)") if legacy_sentinels else (lambda e: e)
+    final = []
+    for col in out_cols:
+        if col == "hour_of_day":
+            final.append(f"{sentinel('_hour')} AS hour_of_day")
+        elif col == "day_of_week":
+            final.append(f"{sentinel('_day')} AS day_of_week")
+        else:
+            final.append(col)
+
+    tz = "getvariable('wfhist_tz')"
+    stz = "getvariable('wfhist_source_tz')"
+    return f"""
+WITH raw AS (
+    SELECT {", ".join(raw_cols)},
+           {sql_literal(info.path.stem)} AS source
+    FROM {from_clause}
+), typed AS (
+    SELECT *,
+        CASE WHEN {hour_raw} BETWEEN 0 AND 23 THEN {hour_raw} END AS _stored_hour,
+        CASE WHEN {day_raw} BETWEEN 0 AND 6 THEN {day_raw} END AS _stored_day,
+        timezone({stz}, try_strptime(start_time, {_LOCAL_FORMATS})) AS start_ts,
+        CASE WHEN contains(created_at, 'T')
+             THEN timezone({stz}, try_strptime(created_at, {_LOCAL_FORMATS}))
+             ELSE timezone('UTC', try_strptime(created_at, {_UTC_FORMATS}))
+        END AS created_ts
+    FROM raw
+), placed AS (
+    SELECT *,
+        coalesce(start_ts, created_ts) AS _instant,
+        CASE WHEN {tz} = {stz} THEN 0
+             ELSE epoch(timezone({tz}, coalesce(start_ts, created_ts)))
+                  - epoch(timezone({stz}, coalesce(start_ts, created_ts)))
+        END AS _shift_s
+    FROM typed
+), derived AS (
+    SELECT *,
+        -- a stored wall-clock value, moved from source_tz to tz (2024-01-01 is a Monday)
+        TIMESTAMP '2024-01-01'
+            + to_days(CAST(coalesce(_stored_day, 0) AS INTEGER))
+            + to_hours(CAST(coalesce(_stored_hour,
+                                     hour(timezone({stz}, _instant)), 0) AS BIGINT))
+            + to_seconds(CAST(_shift_s AS BIGINT)) AS _stored_in_tz,
+        timezone({tz}, _instant) AS _local
+    FROM placed
+), mapped AS (
+    SELECT *,
+        CASE WHEN _stored_hour IS NOT NULL AND _shift_s IS NOT NULL THEN hour(_stored_in_tz)
+             ELSE hour(_local) END AS _hour,
+        CASE WHEN _stored_day IS NOT NULL AND _shift_s IS NOT NULL
+             THEN isodow(_stored_in_tz) - 1
+             ELSE isodow(_local) - 1 END AS _day,
+        CASE WHEN _stored_hour IS NOT NULL AND _stored_day IS NOT NULL
+                  AND _shift_s IS NOT NULL THEN 'stored'
+             WHEN _local IS NULL AND (_stored_hour IS NULL OR _shift_s IS NULL)
+                  AND (_stored_day IS NULL OR _shift_s IS NULL) THEN 'missing'
+             ELSE 'derived' END AS temporal_source
+    FROM derived
+)
+SELECT {", ".join(final)}, temporal_source, start_ts, created_ts, source
+FROM mapped"""
+
+
+def _store_source_info(con: duckdb.DuckDBPyConnection, infos: list[SourceInfo]) -> None:
+    """Keep what was learned inside DuckDB (``wfhist_sources``, ``wfhist_bad_values``)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE wfhist_sources (source VARCHAR, path VARCHAR, alias VARCHAR,"
+        " state VARCHAR, mapping VARCHAR, columns INTEGER, journal_mode VARCHAR,"
+        " user_version INTEGER, has_scoring_version BOOLEAN)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE wfhist_bad_values (source VARCHAR, column_name VARCHAR,"
+        " bad_values BIGINT)"
+    )
+    for i in infos:
+        con.execute(
+            "INSERT INTO wfhist_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                i.path.stem,
+                str(i.path),
+                i.alias,
+                i.state,
+                i.mapping,
+                len(i.columns),
+                i.journal_mode,
+                i.user_version,
+                i.has_scoring_version,
+            ],
+        )
+        for col, n in i.bad_values.items():
+            con.execute("INSERT INTO wfhist_bad_values VALUES (?, ?, ?)", [i.path.stem, col, n])
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    tz: str = "UTC",
+    source_tz: str = DEFAULT_SOURCE_TZ,
+    legacy_sentinels: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` read-only in DuckDB and define the ``history`` view.
+
+    ``tz`` is the zone hours and weekdays are reported in (and the session's
+    TimeZone, so timestamps display in it); ``source_tz`` is the zone the
+    writing host's naive local stamps are in. The connection also holds
+    ``wfhist_sources`` and ``wfhist_bad_values`` describing what was read.
+
+    >>> con = connect("demo/workflow_history.db", tz="America/Los_Angeles")  # doctest: +SKIP
+    >>> con.sql("SELECT hour_of_day, count(*) FROM history GROUP BY 1").df()  # doctest: +SKIP
+    """
+    validate_tz(tz, "tz")
+    validate_tz(source_tz, "source_tz")
+    con = new_duckdb()
+    try:
+        load_sqlite_scanner(con)
+        con.execute("SET VARIABLE wfhist_tz = ?", [tz])
+        con.execute("SET VARIABLE wfhist_source_tz = ?", [source_tz])
+        con.execute("SET TimeZone = ?", [tz])
+        info = attach_source(con, path, "src")
+        view = history_select(info, legacy_sentinels=legacy_sentinels)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW history AS {view}")
+        _store_source_info(con, [info])
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# --- filtered reads -----------------------------------------------------------------
+
+
+def _as_bound(value: str | date | datetime, parameter: str, *, end: bool) -> tuple[datetime, str]:
+    """A since/until value as (timestamp, comparison operator).
+
+    A bare date as ``until`` covers that whole day: it becomes "before the next
+    midnight". The service compared dates as text, so ``end_date=2025-11-21``
+    dropped that day's rows.
+    """
+    whole_day = isinstance(value, date) and not isinstance(value, datetime)
+    if isinstance(value, datetime):
+        parsed = value
+    elif whole_day:
+        parsed = datetime.combine(value, time())  # type: ignore[arg-type]
+    else:
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise UsageError(
+                f"{parameter}={value!r} is not a date or timestamp; use YYYY-MM-DD or "
+                "YYYY-MM-DDTHH:MM:SS"
+            ) from exc
+        whole_day = len(text) == 10
+    if not end:
+        return parsed, ">="
+    if whole_day:
+        return parsed + timedelta(days=1), "<"
+    return parsed, "<="
+
+
+def load_history(
+    source: str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    *,
+    status: str | None = None,
+    model: str | None = None,
+    template: str | None = None,
+    search: str | None = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    sort_by: str = "created_at",
+    descending: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+    tz: str = "UTC",
+    source_tz: str = DEFAULT_SOURCE_TZ,
+) -> pd.DataFrame:
+    """The history as a DataFrame, filtered like the service's REST API, minus its flaws.
+
+    * ``status`` / ``model`` / ``template``: exact match.
+    * ``search``: case-insensitive *literal* substring of adw_id, nl_input or
+      github_url; ``%``, ``_`` and quotes match themselves.
+    * ``since`` / ``until``: compared as instants on ``created_at`` (both of its
+      formats), not as text; a date-only ``until`` includes that whole day.
+      Naive values are taken in ``tz``.
+    * ``sort_by``: one of :data:`SORT_COLUMNS`; timestamps sort by instant.
+
+    Every value is bound as a parameter. ``source`` may be a path or a
+    connection from :func:`connect` (then ``tz``/``source_tz`` are the
+    connection's).
+    """
+    if sort_by not in SORT_COLUMNS:
+        raise UsageError(
+            f"sort_by={sort_by!r} is not allowed; use one of {', '.join(SORT_COLUMNS)}"
+        )
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise UsageError(f"limit={limit!r} must be a whole number >= 0")
+    if not isinstance(offset, int) or offset < 0:
+        raise UsageError(f"offset={offset!r} must be a whole number >= 0")
+    where, params = [], []
+    for column, value in (
+        ("status", status),
+        ("model_used", model),
+        ("workflow_template", template),
+    ):
+        if value is not None:
+            where.append(f"{quote_ident(column)} = ?")
+            params.append(value)
+    if search:
+        # strpos is a literal substring test: no LIKE wildcards to escape.
+        where.append(
+            "(strpos(lower(adw_id), lower(?)) > 0"
+            " OR strpos(lower(coalesce(nl_input, '')), lower(?)) > 0"
+            " OR strpos(lower(coalesce(github_url, '')), lower(?)) > 0)"
+        )
+        params += [search, search, search]
+    for name, value, end in (("since", since, False), ("until", until, True)):
+        if value is not None:
+            bound, op = _as_bound(value, name, end=end)
+            zone = "getvariable('wfhist_tz')"  # naive bounds are wall-clock times in tz
+            if bound.tzinfo is not None:
+                bound, zone = bound.astimezone(UTC).replace(tzinfo=None), "'UTC'"
+            where.append(f"created_ts {op} timezone({zone}, CAST(? AS TIMESTAMP))")
+            params.append(bound)
+    order = _SORT_EXPR.get(sort_by, quote_ident(sort_by))
+    sql = "SELECT * FROM history"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    direction = "DESC" if descending else "ASC"
+    sql += f" ORDER BY {order} {direction} NULLS LAST, id {direction}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    if offset:
+        sql += " OFFSET ?"
+        params.append(offset)
+
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return source.execute(sql, params).df()
+    con = connect(source, tz=tz, source_tz=source_tz)
+    try:
+        return con.execute(sql, params).df()
+    finally:
+        con.close()
+
+
+# --- summary -------------------------------------------------------------------------
+
+
+def summarize(
+    path: str | os.PathLike[str], *, tz: str = "UTC", source_tz: str = DEFAULT_SOURCE_TZ
+) -> dict[str, Any]:
+    """Everything an operator checks before trusting a file, as plain data."""
+    con = connect(path, tz=tz, source_tz=source_tz)
+    try:
+        src = con.execute("SELECT * FROM wfhist_sources").df().iloc[0]
+        rows = con.execute(
+            "SELECT count(*), min(created_ts)::VARCHAR, max(created_ts)::VARCHAR FROM history"
+        ).fetchone()
+        temporal = dict(
+            con.execute("SELECT temporal_source, count(*) FROM history GROUP BY 1").fetchall()
+        )
+        status = dict(
+            con.execute("SELECT status, count(*) FROM history GROUP BY 1 ORDER BY 1").fetchall()
+        )
+        versions = dict(
+            con.execute(
+                "SELECT coalesce(scoring_version, 'NULL (before 006)'), count(*) FROM history "
+                "GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        bad = dict(con.execute("SELECT column_name, bad_values FROM wfhist_bad_values").fetchall())
+    finally:
+        con.close()
+    return {
+        "path": str(src["path"]),
+        "rows": int(rows[0]),
+        "columns": int(src["columns"]),
+        "journal_mode": str(src["journal_mode"]),
+        "user_version": int(src["user_version"]),
+        "schema_state": str(src["state"]),
+        "mapping": str(src["mapping"]),
+        "tz": tz,
+        "source_tz": source_tz,
+        "temporal_sources": {k: int(temporal.get(k, 0)) for k in ("stored", "derived", "missing")},
+        "bad_values": {k: int(v) for k, v in bad.items()},
+        "created_at_range": [rows[1], rows[2]],
+        "status_counts": {k: int(v) for k, v in status.items()},
+        "scoring_versions": {k: int(v) for k, v in versions.items()},
+    }
+
+
+def format_summary(info: dict[str, Any]) -> str:
+    """The summary as a short, aligned text block for the terminal."""
+    t = info["temporal_sources"]
+    bad = info["bad_values"]
+    lines = [
+        ("file", info["path"]),
+        ("rows", f"{info['rows']}"),
+        ("columns", f"{info['columns']}"),
+        ("journal mode", info["journal_mode"]),
+        ("schema state", f"{info['schema_state']} (user_version {info['user_version']})"),
+        ("mapping", info["mapping"]),
+        (
+            "hour/weekday",
+            f"stored {t['stored']}, derived {t['derived']}, missing {t['missing']} "
+            f"(in {info['tz']}; naive stamps read as {info['source_tz']})",
+        ),
+        (
+            "bad values",
+            ", ".join(f"{k}: {v}" for k, v in bad.items()) + " (read as NULL)" if bad else "none",
+        ),
+        ("created_at", f"{info['created_at_range'][0]} … {info['created_at_range'][1]}"),
+        ("status", ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())),
+        ("scoring_version", ", ".join(f"{k}: {v}" for k, v in info["scoring_versions"].items())),
+    ]
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
