@@ -612,7 +612,7 @@ def run_verification(
     try:
         from wfhist.verify import verify
     except ImportError:
-        return _fallback_verification(before, after)
+        return _fallback_verification(before, after, renames)
     outcome = verify(before, after, renames=renames or None)
     details = outcome.to_dict()
     return outcome.verdict, details, _loss_summary(details)
@@ -628,7 +628,9 @@ def _loss_summary(details: dict[str, object]) -> str:
     if changed:
         parts.append(f"values changed or lost: {_describe_columns(changed)}")
     integrity = details.get("integrity")
-    if isinstance(integrity, dict) and integrity.get("status") == "FAIL":
+    if isinstance(integrity, list) or (
+        isinstance(integrity, dict) and integrity.get("status") == "FAIL"
+    ):
         parts.append("integrity check failed")
     return "; ".join(parts) or "see the verification report (wfhist verify BACKUP DB)"
 
@@ -654,28 +656,42 @@ def _describe_columns(items: object, limit: int = 60) -> str:
     return shown + (f", … {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _fallback_verification(before: Path, after: Path) -> tuple[str, dict[str, object], str]:
+def _fallback_verification(
+    before: Path, after: Path, renames: dict[str, dict[str, str]]
+) -> tuple[str, dict[str, object], str]:
+    """Integrity, no table with fewer rows, no column gone: what counts alone can prove."""
     from wfhist.backup import content_digest
 
     _, before_rows = content_digest(before)
     _, after_rows = content_digest(after)
-    con = open_readonly(after)
+    shrunk = {t: n for t, n in before_rows.items() if after_rows.get(t, -1) < n}
+    old, new = open_readonly(before), open_readonly(after)
     try:
-        problems = con.execute("PRAGMA integrity_check").fetchall()
+        problems = [r[0] for r in new.execute("PRAGMA integrity_check")]
+        dropped = []
+        for table in before_rows:
+            mapping = renames.get(table, {})
+            kept = set(column_names(new, table))
+            dropped += [
+                {"table": table, "column": c}
+                for c in column_names(old, table)
+                if mapping.get(c, c) not in kept
+            ]
     finally:
-        con.close()
-    ok = [r[0] for r in problems] == ["ok"]
-    shrunk = {
-        t: (n, after_rows.get(t)) for t, n in before_rows.items() if after_rows.get(t, -1) < n
-    }
-    verdict = "PASS" if ok and not shrunk else "FAIL"
+        old.close()
+        new.close()
+    ok = problems == ["ok"]
+    verdict = "PASS" if ok and not shrunk and not dropped else "FAIL"
     details = {
         "verdict": verdict,
-        "method": "fallback: integrity_check and row counts only (wfhist.verify not available)",
+        "method": "fallback: integrity, row counts and column names only (no wfhist.verify)",
         "tables_with_fewer_rows": shrunk,
-        "integrity": "ok" if ok else [r[0] for r in problems][:5],
+        "columns_dropped": dropped,
+        "integrity": "ok" if ok else problems[:5],
     }
-    summary = f"tables lost rows: {shrunk}" if shrunk else "integrity check failed"
+    summary = _loss_summary(details)
+    if shrunk:
+        summary += f"; tables lost rows: {shrunk}"
     return verdict, details, summary
 
 
