@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from wfhist import __version__
 from wfhist.backup import (
@@ -177,7 +178,7 @@ class MigrationStatus:
     applied_at: str | None = None
     opt_in: str | None = None
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
@@ -202,7 +203,7 @@ class StatusResult:
     def drifted(self) -> list[MigrationStatus]:
         return [m for m in self.migrations if m.checksum in ("changed", "missing")]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "db": str(self.db),
             "migrations_dir": str(self.migrations_dir),
@@ -324,7 +325,7 @@ class MigrateResult:
     baseline: int | None = None
     backup: BackupResult | None = None
     verdict: str | None = None  # PASS / FAIL / None when nothing ran
-    verification: dict[str, object] | None = None
+    verification: dict[str, Any] | None = None
     restored: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -332,7 +333,7 @@ class MigrateResult:
     def up_to_date(self) -> bool:
         return not self.applied
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "db": str(self.db),
             "from_version": self.from_version,
@@ -591,10 +592,12 @@ def _verify_or_restore(result: MigrateResult, pending: list[Migration], report: 
     report("migrate: verification FAILED; restoring the backup")
     restored = restore(result.db, result.backup.path, report=report)
     result.restored = True
+    result.to_version = result.from_version
     names = ", ".join(m.name for m in applied)
     raise MigrationError(
-        f"verification FAILED after {names}: {summary}; the backup {result.backup.path.name} "
-        f"was restored (the migrated content is kept in {restored.kept_aside.name})"
+        f"verification FAILED after {names}: {summary}; nothing was lost: the backup "
+        f"{result.backup.path.name} was restored, the file is back at version "
+        f"{result.from_version:03d} (the migrated content is kept in {restored.kept_aside.name})"
     )
 
 
@@ -603,7 +606,7 @@ def _verify_or_restore(result: MigrateResult, pending: list[Migration], report: 
 
 def run_verification(
     before: Path, after: Path, renames: dict[str, dict[str, str]]
-) -> tuple[str, dict[str, object], str]:
+) -> tuple[str, dict[str, Any], str]:
     """(verdict, full result, one-line summary of what was lost) of ``after`` against ``before``.
 
     Uses :func:`wfhist.verify.verify` (value by value); without it, falls back to
@@ -618,47 +621,28 @@ def run_verification(
     return outcome.verdict, details, _loss_summary(details)
 
 
-def _loss_summary(details: dict[str, object]) -> str:
-    """Name the columns that would have been lost and how many values changed."""
-    parts: list[str] = []
-    dropped = details.get("columns_dropped") or []
+def _loss_summary(details: dict[str, Any]) -> str:
+    """One line naming what failed, every column that would have been lost included."""
+    checks: list[dict[str, Any]] = details.get("checks") or []
+    parts = [
+        f"{c['name']}: {c['detail']}"
+        for c in checks
+        if c.get("status") == "FAIL" and c.get("name") != "columns_dropped"
+    ]
+    dropped: list[dict[str, Any]] = details.get("columns_dropped") or []
     if dropped:
-        parts.append(f"columns that would have been lost: {_describe_columns(dropped)}")
-    changed = details.get("values_changed") or {}
-    if changed:
-        parts.append(f"values changed or lost: {_describe_columns(changed)}")
-    integrity = details.get("integrity")
-    if isinstance(integrity, list) or (
-        isinstance(integrity, dict) and integrity.get("status") == "FAIL"
-    ):
-        parts.append("integrity check failed")
+        names = ", ".join(
+            f"{d['table']}.{d['column']}"
+            + (f" ({d['non_null']} non-NULL)" if d.get("non_null") is not None else "")
+            for d in dropped
+        )
+        parts.append(f"{len(dropped)} columns would have been lost: {names}")
     return "; ".join(parts) or "see the verification report (wfhist verify BACKUP DB)"
-
-
-def _describe_columns(items: object, limit: int = 60) -> str:
-    """Render column lists whether given as names, dicts or {table: {column: n}}."""
-    names: list[str] = []
-    if isinstance(items, dict):
-        for key, value in items.items():
-            if isinstance(value, dict):
-                names += [f"{key}.{c} ({n})" for c, n in value.items()]
-            else:
-                names.append(f"{key} ({value})")
-    else:
-        for item in items:  # type: ignore[attr-defined]
-            if isinstance(item, dict):
-                label = ".".join(str(item[k]) for k in ("table", "column") if k in item)
-                count = item.get("non_null", item.get("count"))
-                names.append(f"{label} ({count} non-NULL)" if count is not None else label)
-            else:
-                names.append(str(item))
-    shown = ", ".join(names[:limit])
-    return shown + (f", … {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _fallback_verification(
     before: Path, after: Path, renames: dict[str, dict[str, str]]
-) -> tuple[str, dict[str, object], str]:
+) -> tuple[str, dict[str, Any], str]:
     """Integrity, no table with fewer rows, no column gone: what counts alone can prove."""
     from wfhist.backup import content_digest
 
