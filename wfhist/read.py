@@ -33,6 +33,8 @@ see :func:`summarize`), while clean columns keep the scanner's fast path.
 from __future__ import annotations
 
 import contextlib
+import glob
+import hashlib
 import importlib.util
 import os
 import sqlite3
@@ -46,6 +48,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from wfhist import __version__
 from wfhist.exceptions import ExtensionError, SchemaError, UsageError
 from wfhist.schema import (
     CANONICAL_TEMPORAL,
@@ -197,7 +200,7 @@ def validate_tz(name: str, parameter: str) -> str:
 class SourceInfo:
     """What the reader learned about one attached file, kept for the summary."""
 
-    path: Path
+    path: str  # file path, or a DSN with its password masked
     alias: str
     columns: list[tuple[str, str, str]]  # (name, declared type, duckdb type)
     state: str
@@ -206,6 +209,8 @@ class SourceInfo:
     journal_mode: str = ""
     user_version: int = 0
     has_scoring_version: bool = False
+    label: str = ""  # the ``source`` column's value: file stem unless two stems collide
+    kind: str = "sqlite"  # sqlite | postgres
 
     @property
     def names(self) -> list[str]:
@@ -275,7 +280,8 @@ def attach_source(
     journal = _sqlite_query(con, alias, "PRAGMA journal_mode")[0][0]
     user_version = int(_sqlite_query(con, alias, "PRAGMA user_version")[0][0])
     info = SourceInfo(
-        path=p,
+        path=str(p),
+        label=p.stem,
         alias=alias,
         columns=columns,
         state=classify_columns(names),
@@ -389,7 +395,7 @@ def history_select(info: SourceInfo, *, legacy_sentinels: bool = False) -> str:
     return f"""
 WITH raw AS (
     SELECT {", ".join(raw_cols)},
-           {sql_literal(info.path.stem)} AS source
+           {sql_literal(info.label)} AS source
     FROM {from_clause}
 ), typed AS (
     SELECT *,
@@ -437,23 +443,26 @@ SELECT {", ".join(final)}, temporal_source, start_ts, created_ts, source
 FROM mapped"""
 
 
-def _store_source_info(con: duckdb.DuckDBPyConnection, infos: list[SourceInfo]) -> None:
+def _store_source_info(
+    con: duckdb.DuckDBPyConnection, infos: list[SourceInfo], snapshot_taken_at: str | None
+) -> None:
     """Keep what was learned inside DuckDB (``wfhist_sources``, ``wfhist_bad_values``)."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE wfhist_sources (source VARCHAR, path VARCHAR, alias VARCHAR,"
-        " state VARCHAR, mapping VARCHAR, columns INTEGER, journal_mode VARCHAR,"
-        " user_version INTEGER, has_scoring_version BOOLEAN)"
+        "CREATE OR REPLACE TABLE wfhist_sources (source VARCHAR, kind VARCHAR, path VARCHAR,"
+        " alias VARCHAR, state VARCHAR, mapping VARCHAR, columns INTEGER, journal_mode VARCHAR,"
+        " user_version INTEGER, has_scoring_version BOOLEAN, snapshot_taken_at VARCHAR)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE wfhist_bad_values (source VARCHAR, column_name VARCHAR,"
+        "CREATE OR REPLACE TABLE wfhist_bad_values (source VARCHAR, column_name VARCHAR,"
         " bad_values BIGINT)"
     )
     for i in infos:
         con.execute(
-            "INSERT INTO wfhist_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO wfhist_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                i.path.stem,
-                str(i.path),
+                i.label,
+                i.kind,
+                i.path,
                 i.alias,
                 i.state,
                 i.mapping,
@@ -461,44 +470,258 @@ def _store_source_info(con: duckdb.DuckDBPyConnection, infos: list[SourceInfo]) 
                 i.journal_mode,
                 i.user_version,
                 i.has_scoring_version,
+                snapshot_taken_at,
             ],
         )
         for col, n in i.bad_values.items():
-            con.execute("INSERT INTO wfhist_bad_values VALUES (?, ?, ?)", [i.path.stem, col, n])
+            con.execute("INSERT INTO wfhist_bad_values VALUES (?, ?, ?)", [i.label, col, n])
+
+
+SourceSpec = str | os.PathLike[str]
+_GLOB_CHARS = set("*?[")
+
+
+def resolve_sources(source: SourceSpec | list[SourceSpec] | tuple[SourceSpec, ...]) -> list[str]:
+    """Expand ``source`` into a list: a path, a glob, a list of either, or a DSN.
+
+    A glob that matches nothing is an error (a typo must not read as "no rows").
+    """
+    items = list(source) if isinstance(source, list | tuple) else [source]
+    if not items:
+        raise UsageError(
+            "no database given; pass a path, a glob such as 'histories/*.db' or a list"
+        )
+    out: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        if is_postgres_dsn(text) or not _GLOB_CHARS & set(text):
+            out.append(text)
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(text)))
+        if not matches:
+            raise UsageError(f"{text}: the pattern matches no file; check the folder and pattern")
+        out.extend(matches)
+    return out
+
+
+def is_postgres_dsn(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def _label_sources(infos: list[SourceInfo]) -> None:
+    """Give each source a unique label: file stem, or parent/stem when stems collide."""
+    stems: dict[str, int] = {}
+    for i in infos:
+        stems[i.label] = stems.get(i.label, 0) + 1
+    for i in infos:
+        if stems[i.label] > 1 and i.kind == "sqlite":
+            i.label = f"{Path(i.path).parent.name}/{i.label}"
+    seen: set[str] = set()
+    for n, i in enumerate(infos):
+        if i.label in seen:
+            i.label = f"{i.label}#{n}"
+        seen.add(i.label)
+
+
+def _fingerprint(paths: list[str], settings: list[str]) -> str:
+    """Identity of the sources for the snapshot cache: size, mtime and change counter.
+
+    ``PRAGMA data_version`` only compares within one connection, so across
+    processes the file's own change counter (header bytes 24-27, bumped on each
+    commit in rollback-journal mode) plus size and mtime of the file and its
+    ``-wal`` (where WAL-mode commits land) identify a state instead.
+    """
+    parts = [__version__, *settings]
+    for text in paths:
+        if is_postgres_dsn(text):
+            parts.append(f"{text}:uncacheable:{datetime.now(UTC).isoformat()}")
+            continue
+        p = Path(text).resolve()
+        for f in (p, Path(f"{p}-wal")):
+            if f.exists():
+                st = f.stat()
+                parts.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+        with contextlib.suppress(OSError), p.open("rb") as fh:
+            fh.seek(24)
+            parts.append(fh.read(4).hex())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[SourceInfo]:
+    infos = []
+    for n, text in enumerate(sources):
+        alias = "src" if n == 0 else f"src{n}"
+        if is_postgres_dsn(text):
+            from wfhist.postgres import attach_postgres
+
+            infos.append(attach_postgres(con, text, alias))
+        else:
+            infos.append(attach_source(con, text, alias))
+    _label_sources(infos)
+    return infos
 
 
 def connect(
-    path: str | os.PathLike[str],
+    source: SourceSpec | list[SourceSpec] | tuple[SourceSpec, ...],
     *,
     tz: str = "UTC",
     source_tz: str = DEFAULT_SOURCE_TZ,
     legacy_sentinels: bool = False,
+    snapshot: bool | str | os.PathLike[str] = False,
 ) -> duckdb.DuckDBPyConnection:
-    """Open ``path`` read-only in DuckDB and define the ``history`` view.
+    """Open the history read-only in DuckDB and define the ``history`` view.
+
+    ``source`` is a SQLite file, a glob (``"histories/*.db"``), a list of files
+    (one view with a ``source`` column; each file mapped according to its own
+    schema state), a ``postgresql://`` DSN, or a folder written by
+    ``wfhist export`` (Hive-partitioned Parquet).
 
     ``tz`` is the zone hours and weekdays are reported in (and the session's
     TimeZone, so timestamps display in it); ``source_tz`` is the zone the
-    writing host's naive local stamps are in. The connection also holds
-    ``wfhist_sources`` and ``wfhist_bad_values`` describing what was read.
+    writing host's naive local stamps are in.
+
+    ``snapshot``: every query on the live view re-scans the SQLite files (DuckDB
+    pushes no filters into SQLite). ``True`` reads the mapped history once into
+    DuckDB's columnar storage in memory; a path keeps that snapshot in a DuckDB
+    cache file, rebuilt only when a source file changes. ``wfhist_sources``
+    says when the snapshot was taken. ``False`` reads live each time.
+
+    The connection also holds ``wfhist_sources`` and ``wfhist_bad_values``.
 
     >>> con = connect("demo/workflow_history.db", tz="America/Los_Angeles")  # doctest: +SKIP
     >>> con.sql("SELECT hour_of_day, count(*) FROM history GROUP BY 1").df()  # doctest: +SKIP
     """
     validate_tz(tz, "tz")
     validate_tz(source_tz, "source_tz")
-    con = new_duckdb()
+    sources = resolve_sources(source)
+    if len(sources) == 1 and Path(sources[0]).is_dir() and not is_postgres_dsn(sources[0]):
+        return connect_parquet(sources[0], tz=tz)
+    cache: Path | None = None
+    if snapshot not in (True, False):
+        cache = Path(os.fspath(snapshot))  # type: ignore[arg-type]
+    settings = [tz, source_tz, str(legacy_sentinels)]
+    key = _fingerprint(sources, settings) if cache else None
+    if cache is not None and key is not None:
+        con = _open_cache(cache, key, tz, source_tz)
+        if con is not None:
+            return con
+    con = duckdb.connect(str(cache)) if cache else new_duckdb()
     try:
+        if cache:
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+        _set_zones(con, tz, source_tz)
         load_sqlite_scanner(con)
-        con.execute("SET VARIABLE wfhist_tz = ?", [tz])
-        con.execute("SET VARIABLE wfhist_source_tz = ?", [source_tz])
-        con.execute("SET TimeZone = ?", [tz])
-        info = attach_source(con, path, "src")
-        view = history_select(info, legacy_sentinels=legacy_sentinels)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW history AS {view}")
-        _store_source_info(con, [info])
+        infos = _attach_all(con, sources)
+        selects = [history_select(i, legacy_sentinels=legacy_sentinels) for i in infos]
+        live = "\nUNION ALL BY NAME\n".join(f"({sql})" for sql in selects)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW history_live AS {live}")
+        taken = None
+        if snapshot is not False:
+            taken = datetime.now(UTC).isoformat(timespec="seconds")
+            con.execute("CREATE OR REPLACE TABLE history_snapshot AS SELECT * FROM history_live")
+            con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
+        else:
+            con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_live")
+        _store_source_info(con, infos, taken)
+        if cache and key:
+            con.execute("CREATE OR REPLACE TABLE wfhist_snapshot_key AS SELECT ? AS key", [key])
+            con.execute("CHECKPOINT")
     except BaseException:
         con.close()
         raise
+    return con
+
+
+def connect_parquet(
+    folder: str | os.PathLike[str], *, tz: str = "UTC"
+) -> duckdb.DuckDBPyConnection:
+    """The ``history`` view over a folder written by ``wfhist export`` (Hive-partitioned).
+
+    The export stores the mapped history, with hours and weekdays already in the
+    zone it was written for (kept in the files' key-value metadata as
+    ``wfhist_tz``); asking for another zone is refused rather than silently
+    mixing zones.
+    """
+    root = Path(folder).expanduser()
+    files = sorted(root.rglob("*.parquet"))
+    if not files:
+        raise UsageError(
+            f"{root}: is a directory without Parquet files; give a SQLite file, or a folder "
+            "written by 'wfhist export'"
+        )
+    con = new_duckdb()
+    try:
+        pattern = sql_literal(str(root.resolve() / "**" / "*.parquet"))
+        meta = dict(
+            (bytes(k).decode(), bytes(v).decode())
+            for k, v in con.execute(
+                f"SELECT DISTINCT key, value FROM parquet_kv_metadata({pattern})"
+            ).fetchall()
+        )
+        exported_tz = meta.get("wfhist_tz")
+        if exported_tz is None:
+            raise UsageError(f"{root}: these Parquet files were not written by 'wfhist export'")
+        if exported_tz != tz:
+            raise UsageError(
+                f"{root}: exported with tz={exported_tz!r}; pass tz={exported_tz!r} or export "
+                f"again with --tz {tz}"
+            )
+        _set_zones(con, tz, meta.get("wfhist_source_tz", DEFAULT_SOURCE_TZ))
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW history AS SELECT * EXCLUDE (year, month) FROM "
+            f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
+        )
+        sources = con.execute("SELECT DISTINCT source FROM history ORDER BY 1").fetchall()
+        infos = [
+            SourceInfo(
+                path=str(root),
+                label=str(src),
+                alias="parquet",
+                columns=[(c, "", "") for c in meta.get("wfhist_columns", "").split(",") if c],
+                state=meta.get("wfhist_state", "exported"),
+                mapping="applied at export",
+                kind="parquet",
+            )
+            for (src,) in sources
+        ]
+        _store_source_info(con, infos, meta.get("wfhist_exported_at"))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _set_zones(con: duckdb.DuckDBPyConnection, tz: str, source_tz: str) -> None:
+    con.execute("SET VARIABLE wfhist_tz = ?", [tz])
+    con.execute("SET VARIABLE wfhist_source_tz = ?", [source_tz])
+    con.execute("SET TimeZone = ?", [tz])
+
+
+def _open_cache(cache: Path, key: str, tz: str, source_tz: str) -> duckdb.DuckDBPyConnection | None:
+    """The cached snapshot if it was taken from exactly these source states, else None."""
+    if not cache.exists():
+        return None
+    try:
+        con = duckdb.connect(
+            str(cache),
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
+    except duckdb.Error as exc:
+        raise UsageError(
+            f"{cache}: snapshot cache cannot be opened ({str(exc).splitlines()[0]}); "
+            "close the other session using it or delete the file"
+        ) from exc
+    try:
+        row = con.execute("SELECT key FROM wfhist_snapshot_key").fetchone()
+    except duckdb.Error:
+        row = None
+    if not row or row[0] != key:
+        con.close()
+        cache.unlink()
+        return None
+    _set_zones(con, tz, source_tz)
+    con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
     return con
 
 
@@ -623,15 +846,23 @@ def load_history(
 
 
 def summarize(
-    path: str | os.PathLike[str], *, tz: str = "UTC", source_tz: str = DEFAULT_SOURCE_TZ
+    source: SourceSpec | list[SourceSpec],
+    *,
+    tz: str = "UTC",
+    source_tz: str = DEFAULT_SOURCE_TZ,
+    snapshot: bool | str | os.PathLike[str] = False,
 ) -> dict[str, Any]:
-    """Everything an operator checks before trusting a file, as plain data."""
-    con = connect(path, tz=tz, source_tz=source_tz)
+    """Everything an operator checks before trusting a file (or files), as plain data."""
+    con = connect(source, tz=tz, source_tz=source_tz, snapshot=snapshot)
     try:
-        src = con.execute("SELECT * FROM wfhist_sources").df().iloc[0]
+        sources = con.execute(
+            "SELECT source, kind, path, state, mapping, columns, journal_mode, user_version,"
+            " snapshot_taken_at FROM wfhist_sources ORDER BY rowid"
+        ).df()
         rows = con.execute(
             "SELECT count(*), min(created_ts)::VARCHAR, max(created_ts)::VARCHAR FROM history"
         ).fetchone()
+        per_source = dict(con.execute("SELECT source, count(*) FROM history GROUP BY 1").fetchall())
         temporal = dict(
             con.execute("SELECT temporal_source, count(*) FROM history GROUP BY 1").fetchall()
         )
@@ -644,24 +875,50 @@ def summarize(
                 "GROUP BY 1 ORDER BY 1"
             ).fetchall()
         )
-        bad = dict(con.execute("SELECT column_name, bad_values FROM wfhist_bad_values").fetchall())
+        bad = con.execute(
+            "SELECT source, column_name, bad_values FROM wfhist_bad_values ORDER BY ALL"
+        ).fetchall()
+        duplicates = con.execute(
+            "SELECT adw_id, list(DISTINCT source ORDER BY source) FROM history GROUP BY adw_id"
+            " HAVING count(DISTINCT source) > 1 ORDER BY adw_id"
+        ).fetchall()
     finally:
         con.close()
+    first = sources.iloc[0]
+    bad_total: dict[str, int] = {}
+    for _src, col, n in bad:
+        bad_total[col] = bad_total.get(col, 0) + int(n)
     return {
-        "path": str(src["path"]),
+        "path": str(first["path"]) if len(sources) == 1 else [str(p) for p in sources["path"]],
         "rows": int(rows[0]),
-        "columns": int(src["columns"]),
-        "journal_mode": str(src["journal_mode"]),
-        "user_version": int(src["user_version"]),
-        "schema_state": str(src["state"]),
-        "mapping": str(src["mapping"]),
+        "columns": int(first["columns"]),
+        "journal_mode": str(first["journal_mode"]),
+        "user_version": int(first["user_version"]),
+        "schema_state": str(first["state"]),
+        "mapping": str(first["mapping"]),
         "tz": tz,
         "source_tz": source_tz,
+        "snapshot_taken_at": first["snapshot_taken_at"] or None,
         "temporal_sources": {k: int(temporal.get(k, 0)) for k in ("stored", "derived", "missing")},
-        "bad_values": {k: int(v) for k, v in bad.items()},
+        "bad_values": bad_total,
         "created_at_range": [rows[1], rows[2]],
         "status_counts": {k: int(v) for k, v in status.items()},
         "scoring_versions": {k: int(v) for k, v in versions.items()},
+        "sources": [
+            {
+                "source": str(r["source"]),
+                "kind": str(r["kind"]),
+                "path": str(r["path"]),
+                "rows": int(per_source.get(r["source"], 0)),
+                "columns": int(r["columns"]),
+                "schema_state": str(r["state"]),
+                "mapping": str(r["mapping"]),
+                "user_version": int(r["user_version"]),
+                "bad_values": {c: int(n) for s_, c, n in bad if s_ == r["source"]},
+            }
+            for _, r in sources.iterrows()
+        ],
+        "duplicate_adw_ids": [{"adw_id": a, "sources": list(s_)} for a, s_ in duplicates],
     }
 
 
@@ -669,13 +926,38 @@ def format_summary(info: dict[str, Any]) -> str:
     """The summary as a short, aligned text block for the terminal."""
     t = info["temporal_sources"]
     bad = info["bad_values"]
+    multi = len(info["sources"]) > 1
     lines = [
-        ("file", info["path"]),
+        ("file", info["path"] if not multi else f"{len(info['sources'])} sources"),
         ("rows", f"{info['rows']}"),
-        ("columns", f"{info['columns']}"),
-        ("journal mode", info["journal_mode"]),
-        ("schema state", f"{info['schema_state']} (user_version {info['user_version']})"),
-        ("mapping", info["mapping"]),
+    ]
+    if multi:
+        for s_ in info["sources"]:
+            lines.append(
+                (
+                    f"  {s_['source']}",
+                    f"{s_['rows']} rows, {s_['columns']} columns, {s_['schema_state']}, "
+                    f"{s_['kind']} {s_['path']}",
+                )
+            )
+        dups = info["duplicate_adw_ids"]
+        lines.append(
+            (
+                "duplicate adw_id",
+                "none"
+                if not dups
+                else f"{len(dups)} ids in more than one source (kept, not merged), e.g. "
+                + ", ".join(f"{d['adw_id']} in {'+'.join(d['sources'])}" for d in dups[:3]),
+            )
+        )
+    else:
+        lines += [
+            ("columns", f"{info['columns']}"),
+            ("journal mode", info["journal_mode"]),
+            ("schema state", f"{info['schema_state']} (user_version {info['user_version']})"),
+            ("mapping", info["mapping"]),
+        ]
+    lines += [
         (
             "hour/weekday",
             f"stored {t['stored']}, derived {t['derived']}, missing {t['missing']} "
@@ -688,6 +970,7 @@ def format_summary(info: dict[str, Any]) -> str:
         ("created_at", f"{info['created_at_range'][0]} … {info['created_at_range'][1]}"),
         ("status", ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())),
         ("scoring_version", ", ".join(f"{k}: {v}" for k, v in info["scoring_versions"].items())),
+        ("snapshot", info["snapshot_taken_at"] or "none (live read)"),
     ]
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
