@@ -6,7 +6,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo
 
-.PHONY: demo test install dev lint format lab clean
+.PHONY: demo test install dev lint format lab clean system-deps kernel
+
+# Debian packages the full test suite uses: headless Chromium (HTML report
+# checks) and a PostgreSQL server (the PostgreSQL source). Needs root.
+SYSTEM_PACKAGES = chromium postgresql sqlite3-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +42,10 @@ format: dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

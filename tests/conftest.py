@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,20 @@ def copy_db(src: Path, dst: Path) -> Path:
 def sample_db(sample_db_template: Path, tmp_path: Path) -> Path:
     """A fresh, writable copy of the 458-row sample for one test."""
     return copy_db(sample_db_template, tmp_path / "workflow_history.db")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With WFHIST_NO_SKIP=1 (CI), a skipped test fails the run.
+
+    Browser and PostgreSQL tests skip with a visible reason on machines without
+    Chromium or a PostgreSQL server; CI installs both, so there a skip means a
+    broken set-up, not a missing optional tool.
+    """
+    if os.environ.get("WFHIST_NO_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        for report in skipped:
+            reporter.write_line(f"WFHIST_NO_SKIP: skipped {report.nodeid}: {report.longrepr}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
