@@ -166,9 +166,59 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- export --------------------------------------------------------------------
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="write the mapped history as Hive-partitioned Parquet (year=/month=)"
+    )
+    p.add_argument(
+        "source",
+        nargs="+",
+        help="SQLite file(s), glob(s) such as 'histories/*.db', or a postgresql:// DSN",
+    )
+    p.add_argument("--parquet", required=True, metavar="DIR", help="output folder (new or empty)")
+    p.add_argument("--tz", default="UTC", help="zone of derived hours and partitions (default UTC)")
+    p.add_argument(
+        "--source-tz",
+        default="America/Los_Angeles",
+        help="zone of naive local timestamps in the file (default America/Los_Angeles)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from wfhist.export import export_parquet
+
+    result = export_parquet(
+        args.source,
+        args.parquet,
+        tz=args.tz,
+        source_tz=args.source_tz,
+        overwrite=args.overwrite,
+        progress=True,
+    )
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"exported {result.rows} rows in {result.files} Parquet file(s) to {result.out_dir}")
+    return 0
+
+
 # --- entry point -------------------------------------------------------------
 
-_COMMANDS = [_add_demo, _add_summary, _add_migrate, _add_status, _add_backup, _add_rollback]
+_COMMANDS = [
+    _add_demo,
+    _add_summary,
+    _add_migrate,
+    _add_status,
+    _add_backup,
+    _add_rollback,
+    _add_export,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
