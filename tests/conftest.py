@@ -15,6 +15,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MIGRATIONS = ROOT / "migrations"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the reader's profile cache out of the user's home during tests."""
+    os.environ["WFHIST_CACHE_DIR"] = str(tmp_path_factory.mktemp("wfhist-cache"))
+
+
 @pytest.fixture(scope="session")
 def sample_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default 458-row pre-006 sample, made once per test session. Do not write to it."""

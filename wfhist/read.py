@@ -36,6 +36,7 @@ import contextlib
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import sqlite3
 import zoneinfo
@@ -290,8 +291,38 @@ def attach_source(
         user_version=user_version,
         has_scoring_version="scoring_version" in names,
     )
-    info.bad_values = _profile_bad_values(con, info)
+    info.bad_values = _cached_profile(con, info)
     return info
+
+
+def profile_cache_dir() -> Path:
+    """Where per-file profiles live: ``$WFHIST_CACHE_DIR`` or ``~/.cache/wfhist``."""
+    base = os.environ.get("WFHIST_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wfhist"
+    )
+    return Path(base) / "profiles"
+
+
+def _cached_profile(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> dict[str, int]:
+    """The dirty-value profile, reused while the file is unchanged.
+
+    Profiling is one full pass over the table inside SQLite; on a million rows
+    it costs about as much as a query. The result only changes when the file
+    does, so it is kept under :func:`profile_cache_dir`, keyed by the file's
+    identity (path, inode, size, mtime, ``-wal`` state, change counter). A cache
+    that cannot be written is simply not used.
+    """
+    key = _fingerprint([info.path], ["profile", *info.names])
+    cache = profile_cache_dir() / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return {str(k): int(v) for k, v in json.loads(cache.read_text()).items()}
+    result = _profile_bad_values(con, info)
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result))
+        os.replace(tmp, cache)
+    return result
 
 
 def _profile_bad_values(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> dict[str, int]:
@@ -540,7 +571,7 @@ def _fingerprint(paths: list[str], settings: list[str]) -> str:
         for f in (p, Path(f"{p}-wal")):
             if f.exists():
                 st = f.stat()
-                parts.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+                parts.append(f"{f}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
         with contextlib.suppress(OSError), p.open("rb") as fh:
             fh.seek(24)
             parts.append(fh.read(4).hex())
