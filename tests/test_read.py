@@ -15,7 +15,7 @@ import pytest
 
 import wfhist
 from wfhist.exceptions import SchemaError, UsageError
-from wfhist.read import SORT_COLUMNS, connect, load_history, summarize
+from wfhist.read import SORT_COLUMNS, connect, load_history, profile_cache_dir, summarize
 from wfhist.schema import schema_statements
 
 LA = "America/Los_Angeles"
@@ -396,3 +396,13 @@ def test_reads_committed_data_during_foreign_write_transaction(sample_db: Path) 
         proc.wait(timeout=30)
     assert proc.returncode == 0
     assert summarize(sample_db)["rows"] == 459
+
+
+def test_profile_is_cached_and_follows_changes(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "h.db", [{"duration_seconds": "N/A"}, {"duration_seconds": 5}])
+    assert summarize(path)["bad_values"] == {"duration_seconds": 1}
+    cached = list(profile_cache_dir().glob("*.json"))
+    assert cached  # the profile was stored
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE workflow_history SET duration_seconds = 'x' WHERE id = 2")
+    assert summarize(path)["bad_values"] == {"duration_seconds": 2}
