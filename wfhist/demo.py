@@ -304,7 +304,7 @@ def iso_local(us: np.ndarray) -> list[str]:
 def utc_space(us: np.ndarray) -> list[str]:
     """``YYYY-MM-DD HH:MM:SS`` (SQLite ``CURRENT_TIMESTAMP``) for microsecond epoch values."""
     s = np.datetime_as_string(us.astype("datetime64[us]"), unit="s")
-    return np.char.replace(s, "T", " ").tolist()
+    return [t[:10] + " " + t[11:] for t in s.tolist()]
 
 
 def local_hour_weekday(local_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -485,265 +485,322 @@ def _completed_tokens(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]
     return out
 
 
-def _phase_split(
-    rng: np.random.Generator, phases: tuple[str, ...], done: int, amount: float
-) -> dict[str, float]:
-    """``amount`` spread over the phases that ran; keys for all six phases, sums to amount."""
-    base = {"plan": 0.12, "build": 0.35, "test": 0.20, "review": 0.13, "document": 0.08}
-    ran = [p for p in phases[: max(done, 1)]]
-    w = np.array([base.get(p, 0.04) for p in ran]) * rng.uniform(0.7, 1.3, len(ran))
-    w = w / w.sum()
-    split = dict.fromkeys(PHASES, 0.0)
-    acc = 0.0
-    for p, frac in zip(ran[:-1], w[:-1], strict=True):
-        split[p] = round(amount * float(frac), 6)
-        acc += split[p]
-    split[ran[-1]] = round(amount - acc, 6)
+_PHASE_WEIGHT = np.array([0.12, 0.35, 0.20, 0.13, 0.08, 0.04])  # in PHASES order
+
+
+def _phase_positions(template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and phase: does the template run it, and at which step (0-based)."""
+    table = np.array([[p in spec[2] for p in PHASES] for spec in TEMPLATES.values()])
+    runs = table[template]
+    return runs, np.cumsum(runs, axis=1) - 1
+
+
+def _phase_split(rng: np.random.Generator, ran: np.ndarray, micros: np.ndarray) -> np.ndarray:
+    """``micros`` (integer micro-dollars) spread over the phases that ran (n x 6, PHASES
+    order). The last phase that ran takes the remainder, so each row sums exactly."""
+    w = _PHASE_WEIGHT * rng.uniform(0.7, 1.3, ran.shape) * ran
+    w /= w.sum(axis=1, keepdims=True)
+    split = np.floor(micros[:, None] * w).astype(np.int64)
+    last = len(PHASES) - 1 - np.argmax(ran[:, ::-1], axis=1)
+    rows = np.arange(len(micros))
+    split[rows, last] = 0
+    split[rows, last] = micros - split.sum(axis=1)
     return split
 
 
-def _chunk_rows(
+def _usd(micros: np.ndarray) -> tuple[list[float], list[str]]:
+    """Micro-dollar integers as floats (for REAL columns) and as the same decimal text
+    (for JSON). ``m / 1e6`` is the double nearest to the decimal, so both agree exactly,
+    and integer formatting is several times faster than float repr at 1M rows."""
+    whole, frac = np.divmod(micros, _US)
+    text = [f"{w}.{f:06d}" for w, f in zip(whole.tolist(), frac.tolist(), strict=True)]
+    return (micros / 1e6).tolist(), text
+
+
+def _pick(values: tuple | list, codes: np.ndarray) -> list:
+    """``values[code]`` for each code, as a list (fast categorical columns)."""
+    return np.array(values, dtype=object)[codes].tolist()
+
+
+def _where(mask: np.ndarray, values: list) -> list:
+    """``values`` where ``mask`` holds, else NULL."""
+    return [v if m else None for v, m in zip(values, mask.tolist(), strict=True)]
+
+
+def _json_options(options: tuple[str, ...]) -> list[str]:
+    """JSON lists ``[]``, ``[options[0]]``, ... indexed by code + 1."""
+    return ["[]", *(json.dumps([o]) for o in options)]
+
+
+_COST_BREAKDOWN = (
+    '{"estimated_total": %s, "actual_total": %s, "estimated_per_step": %s, '
+    '"actual_per_step": %s, "cost_per_token": %r, "by_phase": {'
+    + ", ".join(f'"{p}": %s' for p in PHASES)
+    + "}}"
+)
+_TOKEN_BREAKDOWN = (
+    '{"input_tokens": %d, "cache_creation_tokens": %d, "cache_read_tokens": %d, '
+    '"output_tokens": %d, "total_tokens": %d}'
+)
+_STRUCTURED_INPUT = '{"issue_number": %d, "workflow": "%s", "model": "%s", "phases": %s}'
+_RETRY_REASONS = (
+    "[]",
+    '["timeout"]',
+    '["timeout", "api_quota"]',
+    '["timeout", "api_quota", "api_quota"]',
+)
+
+
+def _chunk_columns(
     rng: np.random.Generator, plan: _Plan, lo: int, hi: int, texts: list[str], words: list[int]
-) -> tuple[list[tuple], list[tuple[str, int]]]:
-    """Rows ``[lo, hi)`` as tuples in column order, plus (workflow_id, created_us) of the
-    rows that will get related-table entries."""
+) -> dict[str, list]:
+    """Rows ``[lo, hi)`` column by column (name -> list of values), vectorised."""
     n = hi - lo
     idx = np.arange(lo, hi)
     utc_us, local_us = plan.utc_us[lo:hi], plan.local_us[lo:hi]
     status = plan.status[lo:hi]
     n_old = max(0, min(plan.old_mix - lo, n))
+    completed = status == 0
+    failed = status == 1
+    partial = (status == 1) | (status == 2)
+    pending = status == 3
 
     template = _choose(rng, TEMPLATES, n, n_old)
     model = _choose(rng, MODELS, n, n_old)
-    tpl_names = list(TEMPLATES)
-    tpl_phases = [TEMPLATES[t][2] for t in tpl_names]
-    steps_total = np.array([len(tpl_phases[t]) for t in template], dtype=np.int64)
-    completed = status == 0
-    partial = (status == 1) | (status == 2)
+    runs, pos = _phase_positions(template)
+    steps_total = runs.sum(axis=1)
     steps_done = np.where(
         completed, steps_total, np.where(partial, rng.integers(0, 10_000, n) % steps_total, 0)
     )
-    progress_frac = np.where(
-        completed,
-        1.0,
-        np.where(partial, (steps_done + rng.uniform(0.2, 0.9, n)) / steps_total, 0.0),
+    # phases that ran (a partial run is inside the phase after its completed ones)
+    ran_count = np.minimum(np.where(completed, steps_total, steps_done + 1), steps_total)
+    ran = runs & (pos < ran_count[:, None])
+    progress = np.where(
+        completed, 1.0, np.where(partial, (steps_done + rng.uniform(0.2, 0.9, n)) / steps_total, 0)
     )
 
     full = _completed_tokens(rng, n)
-    toks = {k: np.round(v * progress_frac).astype(np.int64) for k, v in full.items()}
-    prompt = toks["input"] + toks["write"] + toks["read"]
-    total = prompt + toks["output"]
-    actual = np.round(token_cost(toks["input"], toks["write"], toks["read"], toks["output"]), 6)
+    inp, write, read, out = (
+        np.round(full[k] * progress).astype(np.int64) for k in ("input", "write", "read", "output")
+    )
+    prompt = inp + write + read
+    total = prompt + out
+    actual_m = np.round(token_cost(inp, write, read, out) * _US).astype(np.int64)
+    actual = actual_m / 1e6
     full_cost = token_cost(full["input"], full["write"], full["read"], full["output"])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eff = np.where(prompt > 0, np.round(toks["read"] / prompt * 100, 2), 0.0)
-        cpt = np.where(total > 0, actual / total, 0.0)
+    safe_prompt, safe_total = np.maximum(prompt, 1), np.maximum(total, 1)
+    efficiency = np.where(prompt > 0, np.round(read / safe_prompt * 100, 2), 0.0)
+    cost_per_token = np.where(total > 0, actual / safe_total, 0.0)
     has_estimate = (idx >= int(plan.rows * 0.2)) & (rng.random(n) > 0.1)
-    estimate = np.where(has_estimate, np.round(full_cost * rng.lognormal(0, 0.15, n), 6), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ce_score = np.where(
-            has_estimate & (status <= 1),
-            np.round(np.clip(100 - np.abs(actual - estimate) / estimate * 100, 0, 100), 1),
-            0.0,
-        )
+    estimate_m = np.where(has_estimate, np.round(full_cost * rng.lognormal(0, 0.15, n) * _US), 0)
+    estimate_m = estimate_m.astype(np.int64)
+    estimate = estimate_m / 1e6
+    safe_estimate = np.where(has_estimate, estimate, 1.0)
+    cost_score = np.where(
+        has_estimate & (completed | failed),
+        np.round(np.clip(100 - np.abs(actual - estimate) / safe_estimate * 100, 0, 100), 1),
+        0.0,
+    )
+    est_total_f, est_total_s = _usd(estimate_m)
+    act_total_f, act_total_s = _usd(actual_m)
+    est_step_f, est_step_s = _usd(np.round(estimate_m / steps_total).astype(np.int64))
+    act_step_f, act_step_s = _usd(np.round(actual_m / steps_total).astype(np.int64))
+    by_phase = [_usd(col)[1] for col in _phase_split(rng, ran, actual_m).T]
+    last_ran = len(PHASES) - 1 - np.argmax(ran[:, ::-1], axis=1)
 
     duration = np.round(steps_total * np.exp(rng.normal(np.log(420), 0.45, n))).astype(np.int64)
-    window_end = _utc_us(WINDOW_END_LOCAL)
-    elapsed_us = (
-        np.where(completed, duration * _US, (duration * progress_frac).astype(np.int64) * _US)
-        + rng.integers(5, 120, n) * _US
-    )
-    updated_us = np.maximum(np.minimum(utc_us + elapsed_us, window_end), utc_us)
+    elapsed = np.where(completed, duration, (duration * progress).astype(np.int64))
+    elapsed_us = (elapsed + rng.integers(5, 120, n)) * _US
+    updated_us = np.maximum(np.minimum(utc_us + elapsed_us, _utc_us(WINDOW_END_LOCAL)), utc_us)
 
     retry = np.where(rng.random(n) < 0.15, rng.integers(1, 4, n), 0)
-    ports = rng.integers(0, 15, n)
+    port = rng.integers(0, 15, n)
     merged = completed & (rng.random(n) < 0.8)
-    rand_bytes = rng.bytes(24 * n)
-    text_idx = rng.integers(0, len(texts), n)
-    empty_text = (idx < int(plan.rows * 0.25)) & (rng.random(n) < 0.5)
-    u = rng.random((n, 12))  # misc uniforms
-    complexity = rng.integers(0, 3, (n, 2))
+    ids = rng.bytes(24 * n).hex()
+    text_code = rng.integers(0, len(texts), n)
+    has_text = ~((idx < int(plan.rows * 0.25)) & (rng.random(n) < 0.5))
+    u = rng.random((12, n))
+    complexity = rng.integers(0, 3, (2, n))
     wtype = rng.choice(3, size=n, p=(0.6, 0.3, 0.1))
-    parent_pick = rng.integers(1, 50, n)
-    error_cat = rng.integers(0, len(ERRORS), n)
+    parent_back = rng.integers(1, 50, n)
+    error_code = rng.integers(0, len(ERRORS), n)
     repo = rng.integers(0, len(REPOS), n)
-    quality = np.where(
-        completed,
-        np.clip(rng.normal(95, 2.5, n), 0, 100),
-        np.clip(rng.normal(60, 15, n), 0, 100),
-    ).round(1)
-    performance = np.clip(rng.normal(82, 9, n), 0, 100).round(1)
+    quality = np.where(completed, rng.normal(95, 2.5, n), rng.normal(60, 15, n))
+    performance = rng.normal(82, 9, n)
     issue = 12 + (idx * 0.9).astype(np.int64) + rng.integers(0, 3, n)
+    bottleneck_step = (u[9] * steps_total).astype(np.int64)
+    bottleneck = np.argmax(runs & (pos == bottleneck_step[:, None]), axis=1)
 
-    start_str = iso_local(local_us)
-    created_local = start_str
-    created_utc = utc_space(utc_us)
-    updated_str = utc_space(updated_us)
+    adw = [f"{x:08x}" for x in plan.adw_ints[lo:hi].tolist()]
+    wf_ids = ["wf-" + ids[48 * j : 48 * j + 32] for j in range(n)]
+    text_code_l = text_code.tolist()
+    nl_input = _where(has_text, [texts[k] for k in text_code_l])
+    nl_input = ["" if t is None else t for t in nl_input]
+    word_count = [words[k] if t else 0 for k, t in zip(text_code_l, nl_input, strict=True)]
+    issue_l = issue.tolist()
+    tpl_names = _pick(list(TEMPLATES), template)
+    mdl_names = _pick(list(MODELS), model)
+    phases_json = _pick([json.dumps(list(spec[2])) for spec in TEMPLATES.values()], template)
     hour, weekday = local_hour_weekday(local_us)
-    stored = {int(k) for k in plan.stored_temporal if lo <= k < hi}
+    stored = np.isin(idx, plan.stored_temporal)
+    cur_phase = _where(~pending, _pick(PHASES, last_ran))
+    similar_n = (u[1] * 4).astype(np.int64).tolist()
+    parent_ok = (u[0] < 0.05) & (np.arange(n) >= parent_back)
 
-    model_names = list(MODELS)
-    err_names = list(ERRORS)
-    levels = ("low", "medium", "high")
-    wtypes = ("planning", "building", "testing")
-    adw_ids = [f"{x:08x}" for x in plan.adw_ints[lo:hi].tolist()]
-    hexes = rand_bytes.hex()
-
-    rows: list[tuple] = []
-    related: list[tuple[str, int]] = []
-    for j in range(n):
-        i = lo + j
-        st = STATUSES[status[j]]
-        phases = tpl_phases[template[j]]
-        done = int(steps_done[j])
-        n_steps = int(steps_total[j])
-        adw = adw_ids[j]
-        wf_id = "wf-" + hexes[48 * j : 48 * j + 32]
-        input_hash = hexes[48 * j + 32 : 48 * j + 48]
-        tpl = tpl_names[template[j]]
-        mdl = model_names[model[j]]
-        n_issue = int(issue[j])
-        is_completed = bool(completed[j])
-        is_failed = st == "failed"
-        text = "" if empty_text[j] else texts[text_idx[j]]
-        n_words = 0 if not text else words[text_idx[j]]
-        act = float(actual[j])
-        est = float(estimate[j])
-        cur_phase = (
-            phases[-1] if is_completed else (phases[min(done, n_steps - 1)] if partial[j] else None)
-        )
-        by_phase = _phase_split(rng, phases, done + (0 if is_completed else 1), act)
-        inp, wr, rd, out = (int(toks[k][j]) for k in ("input", "write", "read", "output"))
-        tot = int(total[j])
-        merged_j = bool(merged[j])
-        parent = None
-        if u[j, 0] < 0.05 and j >= parent_pick[j]:
-            parent = "wf-" + hexes[48 * (j - parent_pick[j]) : 48 * (j - parent_pick[j]) + 32]
-        similar = [adw_ids[j - k] for k in range(1, 1 + int(u[j, 1] * 4)) if j - k >= 0]
-        anomalies = [ANOMALIES[int(u[j, 3] * len(ANOMALIES))]] if u[j, 2] < 0.06 else []
-        recs = [RECOMMENDATIONS[int(u[j, 5] * len(RECOMMENDATIONS))]] if u[j, 4] < 0.4 else []
-        err = err_names[error_cat[j]] if is_failed else None
-        retries = int(retry[j])
-        row = [
-            i + 1,  # id
-            adw,
-            n_issue,
-            text,
-            f"https://github.com/{REPOS[repo[j]]}/issues/{n_issue}",
-            tpl,
-            mdl,
-            st,
-            start_str[j] if i >= plan.null_start else None,
-            None,  # end_time
-            int(duration[j]) if is_completed else None,
-            ERRORS[err] if err else None,
-            n_steps,
-            cur_phase,
-            round(100.0 * done / n_steps, 1) if st != "pending" else None,
-            retries,
-            f"/home/dev/tac-webbuilder/trees/{adw}",
-            9100 + int(ports[j]),
-            9200 + int(ports[j]),
-            int(u[j, 6] * 5),
-            inp,
-            out,
-            wr,  # cached_tokens = cache write
-            rd,  # cache_hit_tokens = cache read
-            inp + wr,  # cache_miss_tokens
-            tot,
-            float(eff[j]),
-            est,
-            act,
-            round(est / n_steps, 6),
-            round(act / n_steps, 6),
-            float(cpt[j]),
-            json.dumps(
-                {"issue_number": n_issue, "workflow": tpl, "model": mdl, "phases": list(phases)}
-            ),
-            json.dumps(
-                {
-                    "estimated_total": est,
-                    "actual_total": act,
-                    "estimated_per_step": round(est / n_steps, 6),
-                    "actual_per_step": round(act / n_steps, 6),
-                    "cost_per_token": float(cpt[j]),
-                    "by_phase": by_phase,
-                }
-            ),
-            json.dumps(
-                {
-                    "input_tokens": inp,
-                    "cache_creation_tokens": wr,
-                    "cache_read_tokens": rd,
-                    "output_tokens": out,
-                    "total_tokens": tot,
-                }
-            ),
-            int(u[j, 7] < 0.3),
-            done,
-            n_steps,
-            created_utc[j] if i < plan.utc_created else created_local[j],
-            updated_str[j],
-            n_words,
-            round(40 + 60 * float(u[j, 8]), 1) if text else 0.0,
-            round(50 + 50 * float(u[j, 9]), 1),
-            int(hour[j]) if i in stored else None,
-            int(weekday[j]) if i in stored else None,
-            int(merged_j),
-            round(0.2 + 47.8 * float(u[j, 10]) ** 2, 2) if merged_j else None,
-            int(u[j, 11] * 4) if is_completed else None,
-            round(80 + 20 * float(u[j, 10]), 1) if "test" in phases[:done] else None,
-            float(ce_score[j]),
-            float(performance[j]),
-            float(quality[j]),
-            json.dumps(similar),
-            json.dumps(anomalies),
-            json.dumps(recs),
-            int(u[j, 2] * 600),
-            phases[int(u[j, 9] * len(phases))] if st != "pending" else None,
-            err,
-            json.dumps(["timeout"] * min(retries, 1) + ["api_quota"] * max(retries - 1, 0)),
-            json.dumps({cur_phase: 1} if is_failed else {}),
-            int(30 + u[j, 3] * 900) if retries else None,
-            levels[complexity[j, 0]],
-            levels[complexity[j, 1]] if is_completed else None,
-            wtypes[wtype[j]],
-            parent,
-            input_hash,
-            f"Opened PR for #{n_issue}: {n_words} words of spec, {done} phases"
-            if is_completed
-            else None,
-            wf_id,
-            ("closed" if merged_j else "open") if i >= plan.old_mix // 2 else None,
-        ]
-        if i in plan.dirty:
-            col, value = plan.dirty[i]
-            row[_COLUMN_INDEX[col]] = value
-        rows.append(tuple(row))
-        if i >= plan.related_from:
-            related.append((wf_id, int(utc_us[j])))
-    return rows, related
+    c: dict[str, list] = {
+        "id": (idx + 1).tolist(),
+        "adw_id": adw,
+        "issue_number": issue_l,
+        "nl_input": nl_input,
+        "github_url": [
+            f"https://github.com/{r}/issues/{i}"
+            for r, i in zip(_pick(REPOS, repo), issue_l, strict=True)
+        ],
+        "workflow_template": tpl_names,
+        "model_used": mdl_names,
+        "status": _pick(STATUSES, status),
+        "start_time": _where(idx >= plan.null_start, iso_local(local_us)),
+        "end_time": [None] * n,
+        "duration_seconds": _where(completed, duration.tolist()),
+        "error_message": _where(failed, _pick(list(ERRORS.values()), error_code)),
+        "phase_count": steps_total.tolist(),
+        "current_phase": cur_phase,
+        "success_rate": _where(~pending, np.round(100.0 * steps_done / steps_total, 1).tolist()),
+        "retry_count": retry.tolist(),
+        "worktree_path": [f"/home/dev/tac-webbuilder/trees/{a}" for a in adw],
+        "backend_port": (9100 + port).tolist(),
+        "frontend_port": (9200 + port).tolist(),
+        "concurrent_workflows": (u[6] * 5).astype(np.int64).tolist(),
+        "input_tokens": inp.tolist(),
+        "output_tokens": out.tolist(),
+        "cached_tokens": write.tolist(),  # cache write
+        "cache_hit_tokens": read.tolist(),  # cache read
+        "cache_miss_tokens": (inp + write).tolist(),
+        "total_tokens": total.tolist(),
+        "cache_efficiency_percent": efficiency.tolist(),
+        "estimated_cost_total": est_total_f,
+        "actual_cost_total": act_total_f,
+        "estimated_cost_per_step": est_step_f,
+        "actual_cost_per_step": act_step_f,
+        "cost_per_token": cost_per_token.tolist(),
+        "structured_input": [
+            _STRUCTURED_INPUT % row
+            for row in zip(issue_l, tpl_names, mdl_names, phases_json, strict=True)
+        ],
+        "cost_breakdown": [
+            _COST_BREAKDOWN % row
+            for row in zip(
+                est_total_s,
+                act_total_s,
+                est_step_s,
+                act_step_s,
+                cost_per_token.tolist(),
+                *by_phase,
+                strict=True,
+            )
+        ],
+        "token_breakdown": [
+            _TOKEN_BREAKDOWN % row
+            for row in zip(
+                inp.tolist(),
+                write.tolist(),
+                read.tolist(),
+                out.tolist(),
+                total.tolist(),
+                strict=True,
+            )
+        ],
+        "worktree_reused": (u[7] < 0.3).astype(np.int64).tolist(),
+        "steps_completed": steps_done.tolist(),
+        "steps_total": steps_total.tolist(),
+        "created_at": (
+            utc_space(utc_us[: max(0, plan.utc_created - lo)])
+            + iso_local(local_us[max(0, plan.utc_created - lo) :])
+        ),
+        "updated_at": utc_space(updated_us),
+        "nl_input_word_count": word_count,
+        "nl_input_clarity_score": np.where(has_text, np.round(40 + 60 * u[8], 1), 0.0).tolist(),
+        "structured_input_completeness_percent": np.round(50 + 50 * u[9], 1).tolist(),
+        "submission_hour": _where(stored, hour.tolist()),
+        "submission_day_of_week": _where(stored, weekday.tolist()),
+        "pr_merged": merged.astype(np.int64).tolist(),
+        "time_to_merge_hours": _where(merged, np.round(0.2 + 47.8 * u[10] ** 2, 2).tolist()),
+        "review_cycles": _where(completed, (u[11] * 4).astype(np.int64).tolist()),
+        "ci_test_pass_rate": _where(
+            runs[:, 2] & (pos[:, 2] < steps_done), np.round(80 + 20 * u[10], 1).tolist()
+        ),
+        "cost_efficiency_score": cost_score.tolist(),
+        "performance_score": np.clip(performance, 0, 100).round(1).tolist(),
+        "quality_score": np.clip(quality, 0, 100).round(1).tolist(),
+        "similar_workflow_ids": [
+            json.dumps(adw[max(0, j - k) : j][::-1]) if k else "[]" for j, k in enumerate(similar_n)
+        ],
+        "anomaly_flags": _pick(
+            _json_options(ANOMALIES),
+            np.where(u[2] < 0.06, 1 + (u[3] * len(ANOMALIES)).astype(np.int64), 0),
+        ),
+        "optimization_recommendations": _pick(
+            _json_options(RECOMMENDATIONS),
+            np.where(u[4] < 0.4, 1 + (u[5] * len(RECOMMENDATIONS)).astype(np.int64), 0),
+        ),
+        "idle_time_seconds": (u[2] * 600).astype(np.int64).tolist(),
+        "bottleneck_phase": _where(~pending, _pick(PHASES, bottleneck)),
+        "error_category": _where(failed, _pick(list(ERRORS), error_code)),
+        "retry_reasons": _pick(_RETRY_REASONS, retry),
+        "error_phase_distribution": [
+            f'{{"{p}": 1}}' if f else "{}" for p, f in zip(cur_phase, failed.tolist(), strict=True)
+        ],
+        "recovery_time_seconds": _where(retry > 0, (30 + u[3] * 900).astype(np.int64).tolist()),
+        "complexity_estimated": _pick(_LEVELS, complexity[0]),
+        "complexity_actual": _where(completed, _pick(_LEVELS, complexity[1])),
+        "workflow_type": _pick(("planning", "building", "testing"), wtype),
+        "parent_workflow_id": [
+            wf_ids[j - b] if ok else None
+            for j, (b, ok) in enumerate(zip(parent_back.tolist(), parent_ok.tolist(), strict=True))
+        ],
+        "input_hash": [ids[48 * j + 32 : 48 * j + 48] for j in range(n)],
+        "output_summary": [
+            f"Opened PR for #{i}: {w} words of spec, {s} phases" if ok else None
+            for i, w, s, ok in zip(
+                issue_l, word_count, steps_done.tolist(), completed.tolist(), strict=True
+            )
+        ],
+        "workflow_id": wf_ids,
+        "gh_issue_state": _where(
+            idx >= plan.old_mix // 2, _pick(("open", "closed"), merged.astype(np.int64))
+        ),
+    }
+    for i, (column, value) in plan.dirty.items():
+        if lo <= i < hi:
+            c[column][i - lo] = value
+    return c
 
 
-_COLUMN_INDEX = {c.name: k for k, c in enumerate(COLUMNS_PRE_006)}
+_LEVELS = ("low", "medium", "high")
+_INSERT_SQL = "INSERT INTO {table} ({cols}) VALUES ({marks})".format(
+    table=TABLE,
+    cols=", ".join(quote_ident(c.name) for c in COLUMNS_PRE_006),
+    marks=", ".join("?" * len(COLUMNS_PRE_006)),
+)
 
 
 def _insert_history(
     con: sqlite3.Connection, rows: int, seed: int, progress: bool
 ) -> list[tuple[str, int]]:
+    """Insert all rows in chunks; return (workflow_id, created instant) of the newest ones."""
     rng = np.random.default_rng(seed)
     plan = _plan(rng, rows)
     texts = _text_pool(rng, min(rows, 2048))
     words = [len(t.split()) for t in texts]
-    cols = ", ".join(quote_ident(c.name) for c in COLUMNS_PRE_006)
-    marks = ", ".join("?" * len(COLUMNS_PRE_006))
-    sql = f"INSERT INTO {TABLE} ({cols}) VALUES ({marks})"
     related: list[tuple[str, int]] = []
     for lo in range(0, rows, _CHUNK):
         hi = min(rows, lo + _CHUNK)
-        batch, rel = _chunk_rows(rng, plan, lo, hi, texts, words)
-        con.executemany(sql, batch)
-        related.extend(rel)
+        cols = _chunk_columns(rng, plan, lo, hi, texts, words)
+        con.executemany(_INSERT_SQL, zip(*(cols[c.name] for c in COLUMNS_PRE_006), strict=True))
+        first = max(lo, plan.related_from)
+        related.extend(
+            zip(cols["workflow_id"][first - lo :], plan.utc_us[first:hi].tolist(), strict=True)
+        )
         if progress:
             print(f"\rdemo: {hi:,}/{rows:,} rows", end="", file=sys.stderr, flush=True)
     if progress:
