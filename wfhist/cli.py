@@ -208,6 +208,61 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- report ------------------------------------------------------------------
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="run a report notebook (papermill) and write .ipynb, .html and .json"
+    )
+    p.add_argument(
+        "name", nargs="?", help="verify_migration | temporal_analytics | scoring_versions"
+    )
+    p.add_argument("--db", help="history database the report reads (its db_path)")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="notebook parameter, converted to its annotated type (see --list); repeatable",
+    )
+    p.add_argument("--out", default="reports", help="output directory (default ./reports)")
+    p.add_argument("--stem", help="base name of the output files (default: NAME)")
+    p.add_argument("--no-input", action="store_true", help="hide the code in the HTML")
+    p.add_argument("--list", action="store_true", help="list the reports and their parameters")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from wfhist.report import format_report_list, list_reports, render_report
+
+    if args.list:
+        print(format_report_list(list_reports()))
+        return 0
+    if not args.name or not args.db:
+        raise UsageError("wfhist report: give NAME and --db PATH, or --list")
+    result = render_report(
+        args.name,
+        args.db,
+        dict(args.parameter),
+        out_dir=args.out,
+        no_input=args.no_input,
+        stem=args.stem,
+        progress_bar=sys.stderr.isatty(),
+    )
+    print(f"notebook {result.ipynb}")
+    print(f"html     {result.html}")
+    if result.json:
+        print(f"json     {result.json}")
+    if result.failed_cell:
+        print(f"wfhist: report {result.name} failed at {result.failed_cell}", file=sys.stderr)
+    elif result.verdict == "FAIL":
+        print(f"wfhist: report {result.name}: verdict FAIL", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 # --- entry point -------------------------------------------------------------
 
 _COMMANDS = [
@@ -218,6 +273,7 @@ _COMMANDS = [
     _add_backup,
     _add_rollback,
     _add_export,
+    _add_report,
 ]
 
 
