@@ -166,6 +166,92 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- verify / plan -------------------------------------------------------------
+
+
+def _write_json(data: object, path: str) -> None:
+    """``--json PATH`` writes the full result there; ``--json -`` prints it instead."""
+    if path == "-":
+        _print_json(data)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+    except OSError as exc:
+        raise UsageError(
+            f"--json {path}: cannot write ({exc.strerror}); pick another path"
+        ) from exc
+
+
+def _add_rename_and_json(p: argparse.ArgumentParser, rename_help: str) -> None:
+    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW", help=rename_help)
+    p.add_argument("--json", metavar="PATH", help="write the full result as JSON ('-': stdout)")
+
+
+def _verdict_out(data: dict, text: str, json_path: str | None) -> int:
+    """Write ``--json``, print the human report (unless JSON went to stdout); exit 0/1."""
+    if json_path:
+        _write_json(data, json_path)
+    if json_path != "-":
+        print(text)
+    return 0 if data["verdict"] == "PASS" else 1
+
+
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify", help="prove value by value that AFTER kept every value of BEFORE (read-only)"
+    )
+    p.add_argument("before", help="the reference file (e.g. the backup taken before migrating)")
+    p.add_argument("after", help="the migrated file")
+    _add_rename_and_json(p, "declare a column rename (OLD=NEW or TABLE.OLD=NEW); repeatable")
+    p.add_argument(
+        "--no-recorded-renames",
+        action="store_true",
+        help="ignore renames recorded in AFTER's wfhist_migrations (only --rename counts)",
+    )
+    p.add_argument("--table", action="append", metavar="T", help="compare only table T")
+    p.add_argument(
+        "--integrity",
+        choices=["auto", "full", "quick"],
+        default="auto",
+        help="integrity_check (full), quick_check (quick), or full up to 512 MiB (auto)",
+    )
+    p.set_defaults(func=_cmd_verify)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from wfhist.verify import format_result, parse_renames, verify
+
+    renames = parse_renames(args.rename)
+    if not renames and not args.no_recorded_renames:
+        renames = None  # read them from the migration history
+    result = verify(
+        args.before, args.after, renames=renames, tables=args.table, integrity=args.integrity
+    )
+    return _verdict_out(result.to_dict(), format_result(result), args.json)
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan", help="dry-run a migration on a temporary copy and verify it (DB never written)"
+    )
+    p.add_argument("db", help="SQLite file (opened read-only; writers may continue)")
+    p.add_argument("migration", help="SQL migration file")
+    _add_rename_and_json(p, "declare a rename the script does not spell as RENAME COLUMN")
+    p.add_argument("--workdir", help="directory for the temporary copies (default: system tmp)")
+    p.set_defaults(func=_cmd_plan)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from wfhist.plan import format_plan, plan_migration
+    from wfhist.verify import parse_renames
+
+    result = plan_migration(
+        args.db, args.migration, renames=parse_renames(args.rename), workdir=args.workdir
+    )
+    return _verdict_out(result.to_dict(), format_plan(result), args.json)
+
+
 # --- export --------------------------------------------------------------------
 
 
@@ -272,6 +358,8 @@ _COMMANDS = [
     _add_status,
     _add_backup,
     _add_rollback,
+    _add_verify,
+    _add_plan,
     _add_export,
     _add_report,
 ]

@@ -1,0 +1,278 @@
+"""Dry-run a migration on a copy and say what it would do to the data, before it touches the file.
+
+``plan_migration(db, migration)`` never opens ``db`` for writing. It takes one
+consistent snapshot of it through SQLite's online backup API (the source opened
+read-only), and works only on copies of that snapshot in a temporary directory
+that is always removed:
+
+* the migration runs on a copy inside one transaction (``sqlscript.run_script``,
+  whose authorizer records which statements drop, create or alter what), and the
+  copy is then verified against the snapshot with :func:`wfhist.verify.verify`;
+* when a statement fails, the transaction leaves nothing behind -- but a runner
+  without one would have. The statements before the failing one are committed on
+  a second copy and verified, so the report can say what would have stuck; a third
+  copy runs every statement ignoring errors (what ``sqlite3 live.db < file.sql``
+  does), which for the historic 005 means an empty table.
+
+Why compare against the snapshot and not the live file: the service may insert
+or update rows while we plan. Verifying the migrated copy against the live file
+would count those rows as "missing from AFTER" or "changed" and fail a correct
+migration; the snapshot is exactly the state the copy started from, so every
+difference found is the migration's doing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wfhist.backup import online_copy
+from wfhist.exceptions import MigrationError
+from wfhist.read import validate_db_path
+from wfhist.sqlscript import read_script, renames_in_sql, run_script, split_statements
+from wfhist.verify import FAIL, PASS, Renames, VerifyResult, merge_renames, verify
+
+#: Authorizer actions that destroy or rebuild structure (listed first in the report).
+DESTRUCTIVE = ("DROP TABLE", "DROP INDEX", "DROP TRIGGER", "DROP VIEW", "ALTER TABLE", "DELETE")
+
+
+@dataclass
+class PlanResult:
+    """What applying ``migration`` to ``db`` would do; ``to_dict()`` is the ``--json`` document."""
+
+    db: str
+    migration: str
+    statements: int
+    renames: dict[str, Any]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    verification: VerifyResult | None = None
+    partial: VerifyResult | None = None
+    keep_going: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        """FAIL when the migration errors or its result loses or changes a value."""
+        if self.error is not None or self.verification is None:
+            return FAIL
+        return self.verification.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "db": self.db,
+            "migration": self.migration,
+            "statements": self.statements,
+            "renames": self.renames,
+            "actions": self.actions,
+            "error": self.error,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "partial": self.partial.to_dict() if self.partial else None,
+            "keep_going": (
+                {**self.keep_going, "verification": self.keep_going["verification"].to_dict()}
+                if self.keep_going
+                else None
+            ),
+            "seconds": self.seconds,
+        }
+
+
+def plan_migration(
+    db: str | Path,
+    migration: str | Path,
+    *,
+    renames: Renames | None = None,
+    workdir: str | Path | None = None,
+) -> PlanResult:
+    """Apply ``migration`` to a copy of ``db`` and verify the copy; ``db`` stays untouched.
+
+    ``renames`` adds to the ``ALTER TABLE ... RENAME COLUMN`` statements found in the
+    script (the only renames verification accepts). ``workdir`` is where the
+    temporary copies go (default: the system temporary directory); it needs room
+    for three copies of the database when the migration fails.
+    """
+    started = time.perf_counter()
+    db_path = validate_db_path(db)
+    script_path = Path(migration)
+    sql = read_script(script_path)
+    declared = merge_renames(renames_in_sql(sql), renames)
+    result = PlanResult(
+        db=str(db_path),
+        migration=str(script_path),
+        statements=len(split_statements(sql)),
+        renames=declared,
+    )
+    with tempfile.TemporaryDirectory(prefix="wfhist-plan-", dir=workdir) as tmp:
+        snapshot = Path(tmp) / "snapshot.db"
+        online_copy(db_path, snapshot)
+        work = _copy(snapshot, "migrated.db")
+        try:
+            script = _apply(work, sql, str(script_path))
+        except MigrationError as err:
+            result.actions = _actions(getattr(err, "actions", []))
+            result.error = {
+                "statement_number": getattr(err, "statement_number", None),
+                "statement": getattr(err, "statement", None),
+                "message": getattr(err, "sqlite_message", str(err)),
+            }
+            partial = getattr(err, "partial", [])
+            if partial:
+                result.partial = _verify_partial(snapshot, partial, str(script_path), renames)
+            result.keep_going = _keep_going(snapshot, sql, declared)
+        else:
+            result.actions = _actions(script.actions)
+            verification = verify(snapshot, work, renames=declared)
+            # Name the files the reader knows; the temporary copies are gone after this.
+            verification.before["path"] = f"{db_path} (snapshot)"
+            verification.after["path"] = f"{db_path} + {script_path.name} (temporary copy)"
+            result.verification = verification
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _copy(snapshot: Path, name: str) -> Path:
+    target = snapshot.with_name(name)
+    online_copy(snapshot, target)
+    return target
+
+
+def _apply(path: Path, sql: str, source: str, end: str = "commit") -> Any:
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        return run_script(con, sql, source=source, end=end)
+    finally:
+        con.close()
+
+
+def _actions(raw: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    return [{"statement": int(n), "action": action, "object": obj} for n, action, obj in raw]
+
+
+def _verify_partial(
+    snapshot: Path, statements: list[str], source: str, renames: Renames | None
+) -> VerifyResult:
+    """Commit the statements that ran before the error on a copy, and verify that state."""
+    text = "\n".join(statements)
+    partial = _copy(snapshot, "partial.db")
+    _apply(partial, text, f"{source} (statements 1-{len(statements)})")
+    return verify(snapshot, partial, renames=merge_renames(renames_in_sql(text), renames))
+
+
+def _keep_going(snapshot: Path, sql: str, renames: dict[str, Any]) -> dict[str, Any]:
+    """Run every statement in autocommit, ignoring errors, like ``sqlite3 db < file.sql``."""
+    copy = _copy(snapshot, "keep_going.db")
+    errors = []
+    con = sqlite3.connect(copy, isolation_level=None)
+    try:
+        for n, stmt in enumerate(split_statements(sql), start=1):
+            try:
+                con.execute(stmt)
+            except sqlite3.Error as exc:
+                errors.append({"statement_number": n, "message": str(exc)})
+    finally:
+        con.close()
+    return {"errors": errors, "verification": verify(snapshot, copy, renames=renames)}
+
+
+# --- human output ------------------------------------------------------------------------
+
+
+def describe_changes(result: VerifyResult) -> list[str]:
+    """What a verified state differs in, one short line per kind (empty when nothing)."""
+    lines = []
+    for t in (t for t, i in result.tables.items() if i.get("status") == "dropped"):
+        lines.append(f"table {t} dropped ({result.tables[t]['rows_before']} rows)")
+    missing = {t: i["rows_missing"] for t, i in result.tables.items() if i.get("rows_missing")}
+    if missing:
+        lines.append(
+            "rows lost: "
+            + ", ".join(f"{t} {n} of {result.tables[t]['rows_before']}" for t, n in missing.items())
+        )
+    if result.columns_dropped:
+        with_values = [d for d in result.columns_dropped if d["non_null"]]
+        lines.append(
+            f"{len(result.columns_dropped)} columns dropped ({len(with_values)} holding values): "
+            + _short(f"{d['table']}.{d['column']}" for d in result.columns_dropped)
+        )
+    if result.columns_added:
+        lines.append(
+            "columns added: " + _short(f"{a['table']}.{a['column']}" for a in result.columns_added)
+        )
+    if result.columns_renamed:
+        lines.append(
+            "columns renamed: "
+            + _short(f"{r['table']}.{r['old']} -> {r['new']}" for r in result.columns_renamed)
+        )
+    changed = [v for v in result.values_changed if v["changed"]]
+    if changed:
+        lines.append(
+            "values changed: "
+            + _short(f"{v['table']}.{v['column']} {v['changed']}" for v in changed)
+        )
+    if result.indexes_dropped:
+        lines.append("indexes dropped: " + _short(i["name"] for i in result.indexes_dropped))
+    if result.indexes_added:
+        lines.append("indexes added: " + _short(i["name"] for i in result.indexes_added))
+    added_tables = [t for t, i in result.tables.items() if i.get("status") == "added"]
+    if added_tables:
+        lines.append("tables added: " + _short(added_tables))
+    return lines
+
+
+def _short(items: Any, limit: int = 8) -> str:
+    items = list(items)
+    return ", ".join(items[:limit]) + (
+        f" (+{len(items) - limit} more)" if len(items) > limit else ""
+    )
+
+
+def format_plan(result: PlanResult) -> str:
+    """The dry run's report: error or verification, what stuck, the verdict."""
+    from wfhist.verify import format_result
+
+    lines = [f"plan: {result.migration} ({result.statements} statements) on a copy of {result.db}"]
+    destructive = [a for a in result.actions if a["action"] in DESTRUCTIVE]
+    if destructive:
+        lines.append(
+            "drops/rewrites: "
+            + _short((f"#{a['statement']} {a['action']} {a['object']}" for a in destructive), 10)
+        )
+    if result.error:
+        err = result.error
+        stmt = " ".join(str(err["statement"]).split())
+        lines += [
+            "",
+            f"ERROR at statement {err['statement_number']} of {result.statements}: "
+            f"{err['message']}",
+            f"  {stmt[:200]}{'…' if len(stmt) > 200 else ''}",
+            "In one transaction (wfhist migrate) nothing is changed: it rolls back.",
+        ]
+        done = (err["statement_number"] or 1) - 1
+        if result.partial is not None:
+            changes = describe_changes(result.partial) or ["nothing"]
+            lines.append(
+                f"Without a transaction, statements 1-{done} would have stuck "
+                f"(verdict of that state: {result.partial.verdict}):"
+            )
+            lines += [f"  {c}" for c in changes]
+        else:
+            lines.append("The failing statement is the first: nothing would have stuck.")
+        if result.keep_going:
+            kg = result.keep_going
+            lines.append(
+                f"A runner that ignores errors ({len(kg['errors'])} failing statements) "
+                f"would leave (verdict {kg['verification'].verdict}):"
+            )
+            lines += [f"  {c}" for c in describe_changes(kg["verification"]) or ["nothing"]]
+    elif result.verification is not None:
+        lines += ["", format_result(result.verification)]
+    lines += ["", f"plan verdict: {result.verdict}  ({result.seconds:.2f} s)"]
+    return "\n".join(lines)
+
+
+__all__ = ["PASS", "PlanResult", "describe_changes", "format_plan", "plan_migration"]
