@@ -28,9 +28,29 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-demo: install
+# The whole operator story on the sample: dry run of the historic 005 (FAIL
+# report, exit 1 expected), migrate 006+007 with a verified backup, verification
+# report of the done migration (PASS), then the analytics reports.
+demo: kernel
 	$(BIN)/wfhist demo --out $(DEMO)/workflow_history.db --force
+	rm -rf $(DEMO)/reports $(DEMO)/backups
+	$(BIN)/wfhist report verify_migration --db $(DEMO)/workflow_history.db --out $(DEMO)/reports \
+	    --no-input --stem verify_005_plan \
+	    -p migration_path tests/fixtures/005_rename_temporal_columns.sql \
+	    -p title "Dry run of the historic migration 005"; test $$? -eq 1
+	$(BIN)/wfhist migrate $(DEMO)/workflow_history.db --backup-dir $(DEMO)/backups
+	$(BIN)/wfhist report verify_migration --db $(DEMO)/workflow_history.db --out $(DEMO)/reports \
+	    --no-input --stem verify_006_007 \
+	    -p backup_path "$$(ls -t $(DEMO)/backups/*.db | head -1)" \
+	    -p title "Migrations 006 and 007 applied"
+	$(BIN)/wfhist report temporal_analytics --db $(DEMO)/workflow_history.db --out $(DEMO)/reports --no-input
+	$(BIN)/wfhist report scoring_versions --db $(DEMO)/workflow_history.db --out $(DEMO)/reports --no-input
 	$(BIN)/wfhist summary $(DEMO)/workflow_history.db
+	@echo "reports:"; ls -1 $(DEMO)/reports/*.html
+
+# A Jupyter kernel named "wfhist" for this venv, so JupyterLab users can pick it.
+kernel: install
+	$(BIN)/python -m ipykernel install --sys-prefix --name wfhist --display-name "Python (wfhist)" >/dev/null
 
 lint: dev
 	$(BIN)/ruff check wfhist tests benchmarks
@@ -47,7 +67,7 @@ system-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
-lab: install
+lab: kernel
 	$(BIN)/jupyter lab notebooks/
 
 clean:

@@ -225,11 +225,11 @@ def test_dropped_column_with_values_fails_with_count(before: Path) -> None:
     assert result.columns_dropped[0]["non_null"] == held
 
 
-def test_dropped_index_is_reported(before: Path) -> None:
+def test_dropped_index_fails(before: Path) -> None:
     result = verify(before, _after(before, "DROP INDEX idx_parent_qty"))
     check = result.check("indexes")
-    assert check.status == WARN  # no value is lost: a WARN, not a FAIL
-    assert result.verdict == PASS
+    assert check.status == FAIL  # a lost index (and, if UNIQUE, constraint) is a failure
+    assert result.verdict == FAIL
     assert [i["name"] for i in result.indexes_dropped] == ["idx_parent_qty"]
     # UNIQUE(code) and the WITHOUT ROWID primary key give automatic indexes: counted, named
     assert (check.numbers["before"], check.numbers["before_automatic"]) == (3, 2)

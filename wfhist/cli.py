@@ -53,7 +53,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_summary(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="describe a history database (shape, mapping, counts)")
-    p.add_argument("db", help="SQLite file")
+    p.add_argument(
+        "db",
+        nargs="+",
+        help="SQLite file(s), glob(s) such as 'histories/*.db', or a postgresql:// DSN",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--tz", default="UTC", help="time zone for derived hours (default UTC)")
     p.add_argument(
@@ -67,7 +71,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
 def _cmd_summary(args: argparse.Namespace) -> int:
     from wfhist.read import format_summary, summarize
 
-    info = summarize(args.db, tz=args.tz, source_tz=args.source_tz)
+    info = summarize(args.db, tz=args.tz, source_tz=args.source_tz)  # several: one view
     if args.json:
         _print_json(info)
     else:

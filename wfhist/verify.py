@@ -1403,7 +1403,9 @@ def _indexes_check(result: VerifyResult, found: _Findings) -> Check:
         "added": len(result.indexes_added),
         "renamed": len(result.indexes_renamed),
     }
-    return Check("indexes", WARN if result.indexes_dropped else PASS, detail, numbers)
+    # A dropped index is a lost query plan and, when UNIQUE, a lost constraint:
+    # exactly what the historic 005 did silently. Renamed indexes are not drops.
+    return Check("indexes", FAIL if result.indexes_dropped else PASS, detail, numbers)
 
 
 def _triggers_check(result: VerifyResult) -> Check:
@@ -1416,7 +1418,9 @@ def _triggers_check(result: VerifyResult) -> Check:
     if added:
         detail += "; added: " + _names(added)
     numbers = {"dropped": len(dropped), "added": len(added)}
-    return Check("triggers_views", WARN if dropped else PASS, detail, numbers)
+    # A dropped trigger is lost behaviour (FAIL); a dropped view holds no data (WARN).
+    status = FAIL if tv["triggers_dropped"] else WARN if dropped else PASS
+    return Check("triggers_views", status, detail, numbers)
 
 
 def _values_check(result: VerifyResult, found: _Findings) -> Check:
