@@ -328,3 +328,18 @@ def test_cli_backup_then_rollback(sample_db: Path, tmp_path: Path, capsys) -> No
     assert main(["rollback", str(sample_db)]) == 2  # --backup is required
     os.remove(made.with_suffix(".json"))
     assert main(["rollback", str(sample_db), "--backup", str(made)]) == 1
+
+
+def test_source_with_orphaned_rows_is_copied_as_is_and_said_so(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    con = sqlite3.connect(sample_db)  # foreign keys are off by default, as in the service
+    con.execute("INSERT INTO tool_calls (workflow_id, tool_name) VALUES ('wf-gone', 'Read')")
+    con.commit()
+    con.close()
+    result = backup(sample_db, tmp_path / "out")
+    assert result.foreign_key_violations == 1
+    assert "foreign-key violations" in result.notes[0]
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["foreign_key_violations"] == 1
+    assert content_hash(result.path) == content_hash(sample_db)
