@@ -263,6 +263,9 @@ def test_a_migration_that_loses_data_is_restored_and_named(sample_db: Path, tmp_
     message = str(info.value)
     assert "verification FAILED" in message and "workflow_history.nl_input (" in message
     assert "back at version 006" in message
+    outcome = info.value.result  # type: ignore[attr-defined]
+    assert outcome.restored and outcome.verdict == "FAIL" and outcome.to_version == 6
+    assert outcome.verification["columns_dropped"][0]["column"] == "nl_input"
     assert content_hash(sample_db) == at_6
     aside = list(sample_db.parent.glob("workflow_history.db.before-rollback-*"))
     assert len(aside) == 1 and "nl_input" not in _columns(aside[0])

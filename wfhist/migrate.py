@@ -557,7 +557,9 @@ def migrate(
             at = f"version {result.to_version:03d}"
             if result.applied:
                 at += f" (applied and verified in this run: {_versions(result.applied)})"
-            raise MigrationError(f"{failure}; the database stays at {at}") from failure
+            err = MigrationError(f"{failure}; the database stays at {at}")
+            err.result = result  # type: ignore[attr-defined]
+            raise err from failure
     return result
 
 
@@ -594,11 +596,13 @@ def _verify_or_restore(result: MigrateResult, pending: list[Migration], report: 
     result.restored = True
     result.to_version = result.from_version
     names = ", ".join(m.name for m in applied)
-    raise MigrationError(
+    err = MigrationError(
         f"verification FAILED after {names}: {summary}; nothing was lost: the backup "
         f"{result.backup.path.name} was restored, the file is back at version "
         f"{result.from_version:03d} (the migrated content is kept in {restored.kept_aside.name})"
     )
+    err.result = result  # type: ignore[attr-defined]  # backup, verification, restored=True
+    raise err
 
 
 # --- verification ----------------------------------------------------------------
