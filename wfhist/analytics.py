@@ -518,7 +518,7 @@ def _before_columns(path: str | None, table: str) -> list[str]:
     """Column names of ``table`` in BEFORE, read-only; [] when the file cannot be read."""
     if not path:
         return []
-    from wfhist.read import open_sqlite_readonly
+    from wfhist.files import open_sqlite_readonly
     from wfhist.schema import quote_ident
 
     try:

@@ -32,7 +32,7 @@ from typing import Any
 
 from wfhist.backup import online_copy
 from wfhist.exceptions import MigrationError
-from wfhist.read import validate_db_path
+from wfhist.files import validate_db_path
 from wfhist.sqlscript import read_script, renames_in_sql, run_script, split_statements
 from wfhist.verify import FAIL, PASS, Renames, VerifyResult, merge_renames, verify
 

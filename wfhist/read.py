@@ -38,9 +38,7 @@ import hashlib
 import importlib.util
 import json
 import os
-import sqlite3
 import zoneinfo
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -51,6 +49,7 @@ import pandas as pd
 
 from wfhist import __version__
 from wfhist.exceptions import ExtensionError, SchemaError, UsageError
+from wfhist.files import validate_db_path
 from wfhist.schema import (
     CANONICAL_TEMPORAL,
     STORED_TEMPORAL,
@@ -60,7 +59,6 @@ from wfhist.schema import (
 )
 
 DEFAULT_SOURCE_TZ = "America/Los_Angeles"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: Columns the reader cannot work without (the view derives from them).
 REQUIRED_COLUMNS = ("id", "adw_id", "status", "start_time", "created_at")
@@ -96,39 +94,6 @@ _ALLOWED_STORAGE = {
 
 
 # --- opening files -------------------------------------------------------------
-
-
-def validate_db_path(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a Path if it is an existing SQLite file, else say what is wrong."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise UsageError(f"{p}: no such file; give the path of a workflow history SQLite file")
-    if p.is_dir():
-        raise UsageError(f"{p}: is a directory; give the path of a SQLite file inside it")
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
-    except PermissionError as exc:
-        raise UsageError(f"{p}: cannot be read ({exc.strerror}); check its permissions") from exc
-    if head != SQLITE_MAGIC:
-        raise UsageError(f"{p}: not a SQLite database (bad header); check the path")
-    return p.resolve()
-
-
-@contextlib.contextmanager
-def open_sqlite_readonly(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A sqlite3 connection that cannot write: ``mode=ro`` URI, closed on exit.
-
-    For questions only SQLite itself can answer (``PRAGMA``s, ``typeof``).
-    Read-only means it takes no write lock, so it is safe beside the service
-    and beside a DuckDB scan of the same file.
-    """
-    p = validate_db_path(path)
-    con = sqlite3.connect(f"{p.as_uri()}?mode=ro", uri=True)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def sql_literal(value: str) -> str:

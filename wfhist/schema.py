@@ -265,7 +265,7 @@ def check_schema(path: str | Path, expected: str | list[str] | None = None) -> s
     Raises :class:`SchemaError` listing missing and extra columns and the
     version recorded in the file, so an operator sees at once what differs.
     """
-    from wfhist.read import open_sqlite_readonly  # local: read imports schema
+    from wfhist.files import open_sqlite_readonly
 
     with open_sqlite_readonly(path) as con:
         names = column_names(con)

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from wfhist.exceptions import UsageError, WfhistError
-from wfhist.read import validate_db_path
+from wfhist.files import validate_db_path
 from wfhist.schema import TABLE, classify_columns, quote_ident
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
