@@ -369,3 +369,31 @@ def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[s
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "10/10 rows" in captured.err
+
+
+def test_parallel_build_gives_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Large files are made by two processes; the merged rows equal a one-process build."""
+    monkeypatch.setattr(demo, "_CHUNK", 100)
+    one = create_sample_db(tmp_path / "one.db", rows=1000, seed=7)
+    monkeypatch.setattr(demo, "_PARALLEL_MIN_ROWS", 1)
+    two = create_sample_db(tmp_path / "two.db", rows=1000, seed=7, progress=True)
+    assert "helper process" in capsys.readouterr().err
+    assert _all_rows(two) == _all_rows(one)
+    for table in RELATED_TABLES:
+        sql = f"SELECT * FROM {table} ORDER BY id"
+        with closing(sqlite3.connect(one)) as a, closing(sqlite3.connect(two)) as b:
+            assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.db", "two.db"]
+
+
+def test_parent_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("not a directory")
+    with pytest.raises(UsageError, match="cannot create directory"):
+        create_sample_db(tmp_path / "plain" / "wh.db", rows=2)
+
+
+def test_directory_as_output_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is a directory"):
+        create_sample_db(tmp_path, rows=2, force=True)

@@ -43,7 +43,13 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from wfhist.demo import create_sample_db
 
-    path = create_sample_db(args.out, rows=args.rows, seed=args.seed, force=args.force)
+    path = create_sample_db(
+        args.out,
+        rows=args.rows,
+        seed=args.seed,
+        force=args.force,
+        progress=args.rows >= 100_000,  # large files take a while: show where it is
+    )
     print(f"wrote {path} ({args.rows} rows, seed {args.seed})")
     return 0
 
