@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -150,6 +150,7 @@ _CHUNK = 50_000
 _RELATED_WORKFLOWS = 300
 
 _US = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US = 3600 * _US
 
 
@@ -271,8 +272,9 @@ def _say(progress: bool, line: str, *, end: str = "\n") -> None:
 
 
 def _utc_us(local: datetime) -> int:
+    """Microseconds since the epoch of a naive local time of the host (``fold`` honoured)."""
     aware = local.replace(tzinfo=ZoneInfo(SOURCE_TZ))
-    return int(aware.timestamp()) * _US
+    return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
 def _hour_weight(hour: int, weekday: int) -> float:
@@ -316,18 +318,25 @@ def _utc_offsets_us(utc_us: np.ndarray) -> np.ndarray:
     return offsets[np.searchsorted(hours, utc_us // _HOUR_US)]
 
 
-def _sample_instants(rng: np.random.Generator, rows: int) -> np.ndarray:
-    """Sorted UTC microsecond instants with the host's weekday/office-hour pattern.
+#: Local instants every sample of at least ``_FIXED_MIN_ROWS`` rows contains, whatever
+#: the seed: hour 0 (a Tuesday just after midnight) and weekday 0 (a Monday) for the
+#: stored temporal values. (Random draws can also land in the repeated hour
+#: 01:00-02:00 of the 2025-11-02 DST end, where a naive ``start_time`` is ambiguous;
+#: the default sample has none there.)
+FIXED_LOCAL_INSTANTS = (
+    datetime(2025, 11, 18, 0, 23, 5, 412_907),
+    datetime(2025, 11, 10, 10, 41, 37, 120_554),
+)
+_FIXED_MIN_ROWS = 20
 
-    Two fixed instants guarantee stored temporal rows with hour 0 (a Tuesday just
-    after midnight) and weekday 0 (a Monday morning) whatever the seed.
-    """
+
+def _sample_instants(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """Sorted UTC microsecond instants with the host's weekday/office-hour pattern."""
     starts, p = _hour_grid()
     picks = rng.choice(len(starts), size=rows, p=p)
     instants = starts[picks] + rng.integers(0, _HOUR_US, size=rows)
-    if rows >= 20:
-        instants[0] = _utc_us(datetime(2025, 11, 18, 0, 23, 5)) + 412_907
-        instants[1] = _utc_us(datetime(2025, 11, 10, 10, 41, 37)) + 120_554
+    if rows >= _FIXED_MIN_ROWS:
+        instants[: len(FIXED_LOCAL_INSTANTS)] = [_utc_us(t) for t in FIXED_LOCAL_INSTANTS]
     instants.sort()
     return instants
 
