@@ -18,14 +18,15 @@ reference) and AFTER (the migrated file) -- and gives each finding a status:
   guessed rename would hide a dropped column;
 * ``schema``: type, default, NOT NULL, primary key, CHECK and foreign key changes;
 * ``indexes`` / ``triggers_views``: added, dropped and renamed, counted exactly,
-  SQLite's automatic indexes included;
+  SQLite's automatic indexes included; a dropped index or trigger is a FAIL (a
+  lost UNIQUE constraint or behaviour), a dropped view a WARN;
 * ``values``: every BEFORE row, matched by primary key (else a NOT NULL unique
   key, else ``rowid``), has the identical value in AFTER for every column that
   still exists -- storage class included, so ``1`` differs from ``'1'``, ``''``
   from NULL and ``0.1`` from ``0.1000000001``.
 
-The verdict is PASS only when no BEFORE value is lost or changed and AFTER is
-intact. All comparing happens inside SQLite: BEFORE is opened read-only and
+The verdict is PASS only when no BEFORE value is lost or changed, no index or
+trigger was dropped, and AFTER is intact. All comparing happens inside SQLite: BEFORE is opened read-only and
 AFTER attached read-only to the same connection, and each table is compared in
 one streamed join pass (``sum`` per column), so memory does not grow with the
 table. SQLite rather than DuckDB's scanner does this because the scanner
