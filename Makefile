@@ -28,9 +28,10 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-# The whole operator story on the sample: dry run of the historic 005 (FAIL
-# report, exit 1 expected), migrate 006+007 with a verified backup, verification
-# report of the done migration (PASS), then the analytics reports.
+# The whole operator story on the sample: dry runs of the historic 005 as
+# written (errors) and restricted to columns that exist (loses 49 columns) --
+# FAIL reports, exit 1 expected -- then migrate 006+007 with a verified backup,
+# the verification report of the done migration (PASS), and the analytics reports.
 demo: kernel
 	$(BIN)/wfhist demo --out $(DEMO)/workflow_history.db --force
 	rm -rf $(DEMO)/reports $(DEMO)/backups
@@ -38,6 +39,10 @@ demo: kernel
 	    --no-input --stem verify_005_plan \
 	    -p migration_path tests/fixtures/005_rename_temporal_columns.sql \
 	    -p title "Dry run of the historic migration 005"; test $$? -eq 1
+	$(BIN)/wfhist report verify_migration --db $(DEMO)/workflow_history.db --out $(DEMO)/reports \
+	    --no-input --stem verify_005_runnable_plan \
+	    -p migration_path tests/fixtures/005_restricted_to_existing_columns.sql \
+	    -p title "Dry run of 005 restricted to existing columns: what it would lose"; test $$? -eq 1
 	$(BIN)/wfhist migrate $(DEMO)/workflow_history.db --backup-dir $(DEMO)/backups
 	$(BIN)/wfhist report verify_migration --db $(DEMO)/workflow_history.db --out $(DEMO)/reports \
 	    --no-input --stem verify_006_007 \
