@@ -406,3 +406,11 @@ def test_profile_is_cached_and_follows_changes(tmp_path: Path) -> None:
     with sqlite3.connect(path) as con:
         con.execute("UPDATE workflow_history SET duration_seconds = 'x' WHERE id = 2")
     assert summarize(path)["bad_values"] == {"duration_seconds": 2}
+
+
+def test_expected_schema_fails_fast(tmp_path: Path) -> None:
+    pre = make_db(tmp_path / "pre.db", [{}])
+    post = make_db(tmp_path / "post.db", [{}], state="post-006")
+    assert one(connect(post, expected_schema="post-006"), "SELECT count(*) FROM history") == [(1,)]
+    with pytest.raises(SchemaError, match=r"missing columns \[scoring_version\]"):
+        connect(pre, expected_schema="post-006")

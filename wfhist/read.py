@@ -54,6 +54,7 @@ from wfhist.schema import (
     CANONICAL_TEMPORAL,
     STORED_TEMPORAL,
     TABLE,
+    check_schema,
     classify_columns,
     quote_ident,
 )
@@ -564,6 +565,7 @@ def connect(
     source_tz: str = DEFAULT_SOURCE_TZ,
     legacy_sentinels: bool = False,
     snapshot: bool | str | os.PathLike[str] = False,
+    expected_schema: str | list[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the history read-only in DuckDB and define the ``history`` view.
 
@@ -582,6 +584,12 @@ def connect(
     cache file, rebuilt only when a source file changes. ``wfhist_sources``
     says when the snapshot was taken. ``False`` reads live each time.
 
+    ``expected_schema`` (``"pre-006"``, ``"post-006"``, ``"renamed"`` or a column
+    list) makes opening fail fast, through :func:`wfhist.check_schema`, when a
+    SQLite source is in another shape -- for code that must not run against a
+    schema it was not written for. By default any shape with the required
+    columns is read and the mapping adapts.
+
     The connection also holds ``wfhist_sources`` and ``wfhist_bad_values``.
 
     >>> con = connect("demo/workflow_history.db", tz="America/Los_Angeles")  # doctest: +SKIP
@@ -590,6 +598,10 @@ def connect(
     validate_tz(tz, "tz")
     validate_tz(source_tz, "source_tz")
     sources = resolve_sources(source)
+    if expected_schema is not None:
+        for text in sources:
+            if not is_postgres_dsn(text) and not Path(text).is_dir():
+                check_schema(text, expected_schema)
     if len(sources) == 1 and Path(sources[0]).is_dir() and not is_postgres_dsn(sources[0]):
         return connect_parquet(sources[0], tz=tz)
     cache: Path | None = None
