@@ -207,6 +207,24 @@ def test_identifiers_are_well_formed_and_unique(con: sqlite3.Connection) -> None
         assert r["github_url"].endswith(f"/issues/{r['issue_number']}")
 
 
+def test_similar_and_parent_ids_point_to_earlier_runs(con: sqlite3.Connection) -> None:
+    rows = _rows(
+        con,
+        f"SELECT id, adw_id, workflow_id, similar_workflow_ids, parent_workflow_id FROM {TABLE}",
+    )
+    adw_id = {r["adw_id"]: r["id"] for r in rows}
+    workflow_id = {r["workflow_id"]: r["id"] for r in rows}
+    similar = parents = 0
+    for r in rows:
+        for other in json.loads(r["similar_workflow_ids"]):
+            assert adw_id[other] < r["id"]
+            similar += 1
+        if r["parent_workflow_id"] is not None:
+            assert workflow_id[r["parent_workflow_id"]] < r["id"]
+            parents += 1
+    assert similar > 0 and 0 < parents < len(rows) / 10
+
+
 def test_categorical_values_come_from_the_facts(con: sqlite3.Connection) -> None:
     def values(col: str) -> set:
         return {r[0] for r in _rows(con, f"SELECT DISTINCT {col} FROM {TABLE}")}

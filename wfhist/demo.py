@@ -562,13 +562,22 @@ def _phase_split(rng: np.random.Generator, ran: np.ndarray, micros: np.ndarray) 
     return split
 
 
-def _usd(micros: np.ndarray) -> tuple[list[float], list[str]]:
-    """Micro-dollar integers as floats (for REAL columns) and as the same decimal text
-    (for JSON). ``m / 1e6`` is the double nearest to the decimal, so both agree exactly,
-    and integer formatting is several times faster than float repr at 1M rows."""
+def _usd(micros: np.ndarray) -> list[float]:
+    """Micro-dollar integers as dollars for REAL columns: ``m / 1e6`` is the double
+    nearest to the decimal ``%d.%06d`` written into JSON, so both agree exactly."""
+    return (micros / 1e6).tolist()
+
+
+def _usd_json(template: str, micros: np.ndarray) -> list[str]:
+    """Rows of ``template`` filled with each row's micro-dollar amounts as decimals.
+
+    ``micros`` is n x k; ``template`` has k ``%d.%06d`` slots. Integer formatting is
+    several times faster than float repr, which matters at a million rows.
+    """
     whole, frac = np.divmod(micros, _US)
-    text = [f"{w}.{f:06d}" for w, f in zip(whole.tolist(), frac.tolist(), strict=True)]
-    return (micros / 1e6).tolist(), text
+    pairs = np.empty((len(micros), 2 * micros.shape[1]), dtype=np.int64)
+    pairs[:, 0::2], pairs[:, 1::2] = whole, frac
+    return [template % tuple(row) for row in pairs.tolist()]
 
 
 def _pick(values: tuple | list, codes: np.ndarray) -> list:
@@ -587,9 +596,8 @@ def _json_options(options: tuple[str, ...]) -> list[str]:
 
 
 _COST_BREAKDOWN = (
-    '{"estimated_total": %s, "actual_total": %s, "estimated_per_step": %s, '
-    '"actual_per_step": %s, "cost_per_token": %r, "by_phase": {'
-    + ", ".join(f'"{p}": %s' for p in PHASES)
+    '{"estimated_total": %d.%06d, "actual_total": %d.%06d, "by_phase": {'
+    + ", ".join(f'"{p}": %d.%06d' for p in PHASES)
     + "}}"
 )
 _TOKEN_BREAKDOWN = (
@@ -653,11 +661,8 @@ def _chunk_columns(rng: np.random.Generator, plan: _Plan, lo: int, hi: int) -> d
         np.round(np.clip(100 - np.abs(actual - estimate) / safe_estimate * 100, 0, 100), 1),
         0.0,
     )
-    est_total_f, est_total_s = _usd(estimate_m)
-    act_total_f, act_total_s = _usd(actual_m)
-    est_step_f, est_step_s = _usd(np.round(estimate_m / steps_total).astype(np.int64))
-    act_step_f, act_step_s = _usd(np.round(actual_m / steps_total).astype(np.int64))
-    by_phase = [_usd(col)[1] for col in _phase_split(rng, ran, actual_m).T]
+    by_phase = _phase_split(rng, ran, actual_m)
+    cost_breakdown = _usd_json(_COST_BREAKDOWN, np.column_stack([estimate_m, actual_m, by_phase]))
     last_ran = len(PHASES) - 1 - np.argmax(ran[:, ::-1], axis=1)
 
     duration = np.round(steps_total * np.exp(rng.normal(np.log(420), 0.45, n))).astype(np.int64)
@@ -731,27 +736,16 @@ def _chunk_columns(rng: np.random.Generator, plan: _Plan, lo: int, hi: int) -> d
         "cache_miss_tokens": (inp + write).tolist(),
         "total_tokens": total.tolist(),
         "cache_efficiency_percent": efficiency.tolist(),
-        "estimated_cost_total": est_total_f,
-        "actual_cost_total": act_total_f,
-        "estimated_cost_per_step": est_step_f,
-        "actual_cost_per_step": act_step_f,
+        "estimated_cost_total": _usd(estimate_m),
+        "actual_cost_total": _usd(actual_m),
+        "estimated_cost_per_step": _usd(np.round(estimate_m / steps_total).astype(np.int64)),
+        "actual_cost_per_step": _usd(np.round(actual_m / steps_total).astype(np.int64)),
         "cost_per_token": cost_per_token.tolist(),
         "structured_input": [
             _STRUCTURED_INPUT % row
             for row in zip(issue_l, tpl_names, mdl_names, phases_json, strict=True)
         ],
-        "cost_breakdown": [
-            _COST_BREAKDOWN % row
-            for row in zip(
-                est_total_s,
-                act_total_s,
-                est_step_s,
-                act_step_s,
-                cost_per_token.tolist(),
-                *by_phase,
-                strict=True,
-            )
-        ],
+        "cost_breakdown": cost_breakdown,
         "token_breakdown": [
             _TOKEN_BREAKDOWN % row
             for row in zip(
@@ -786,7 +780,8 @@ def _chunk_columns(rng: np.random.Generator, plan: _Plan, lo: int, hi: int) -> d
         "performance_score": np.clip(performance, 0, 100).round(1).tolist(),
         "quality_score": np.clip(quality, 0, 100).round(1).tolist(),
         "similar_workflow_ids": [
-            json.dumps(adw[max(0, j - k) : j][::-1]) if k else "[]" for j, k in enumerate(similar_n)
+            '["' + '", "'.join(reversed(adw[max(0, j - k) : j])) + '"]' if k and j else "[]"
+            for j, k in enumerate(similar_n)
         ],
         "anomaly_flags": _pick(
             _json_options(ANOMALIES),
@@ -860,8 +855,9 @@ class _Part:
 
 
 #: Share of the chunks the main process generates itself when a helper process
-#: makes the rest; the main process also merges and indexes, so it takes less.
-_MAIN_SHARE = 0.25
+#: makes the rest: half, so both finish generating at the same time (merging and
+#: indexing can only start when every row exists).
+_MAIN_SHARE = 0.5
 #: Below this many rows one process is fast enough.
 _PARALLEL_MIN_ROWS = 150_000
 
