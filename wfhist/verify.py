@@ -26,8 +26,9 @@ reference) and AFTER (the migrated file) -- and gives each finding a status:
   from NULL and ``0.1`` from ``0.1000000001``.
 
 The verdict is PASS only when no BEFORE value is lost or changed, no index or
-trigger was dropped, and AFTER is intact. All comparing happens inside SQLite: BEFORE is opened read-only and
-AFTER attached read-only to the same connection, and each table is compared in
+trigger was dropped, and AFTER is intact. All comparing happens inside SQLite:
+BEFORE is opened read-only and AFTER attached read-only to the same connection,
+and each table is compared in
 one streamed join pass (``sum`` per column), so memory does not grow with the
 table. SQLite rather than DuckDB's scanner does this because the scanner
 converts values to DuckDB types (losing the storage class) and stops on a
