@@ -20,6 +20,9 @@ file: ``YYYY-MM-DD HH:MM:SS`` (SQLite's ``CURRENT_TIMESTAMP``, UTC) and
 ``YYYY-MM-DDTHH:MM:SS.ffffff`` (Python's naive ``isoformat()`` on the writing
 host, local wall-clock time in ``source_tz``). ``start_time`` is always the
 latter. Each row's instant is converted to ``tz`` with DST rules (DuckDB's ICU).
+A naive stamp that falls in the repeated hour when DST ends, or in the skipped
+hour when it starts, is read in standard time (for Los Angeles: UTC-8), which
+is ICU's choice; a naive stamp cannot say which of the two instants it was.
 Stored values are the writing host's wall clock too, so when ``tz`` differs
 from ``source_tz`` they are shifted by the row's offset difference.
 
