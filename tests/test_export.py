@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -186,4 +187,8 @@ def test_cli_export(sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["export", str(sample_db), "--parquet", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--overwrite" in err[0]
-    assert main(["export", str(sample_db), "--parquet", str(out), "--overwrite", "--tz", LA]) == 0
+    argv = ["export", str(sample_db), "--parquet", str(out), "--overwrite", "--tz", LA, "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rows"] == 458 and result["tz"] == LA and result["out_dir"] == str(out)
+    assert result["sources"] == ["workflow_history"]
