@@ -757,11 +757,24 @@ def _check(state: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
 # --- temporal -----------------------------------------------------------------------
 
 
+def snapshot_time(con: Any) -> str:
+    """When the data was read: the snapshot's UTC time, or "live read"."""
+    taken = con.execute("SELECT max(snapshot_taken_at) FROM wfhist_sources").fetchone()[0]
+    return f"snapshot taken {taken}" if taken else "live read (no snapshot)"
+
+
 def selection_table(
-    filters: Mapping[str, Any], selected: int, total: int, *, tz: str, source_tz: str
+    filters: Mapping[str, Any],
+    selected: int,
+    total: int,
+    *,
+    tz: str,
+    source_tz: str,
+    data_as_of: str | None = None,
 ) -> pd.DataFrame:
     """The settings a temporal report was made with, one per row."""
-    rows = [
+    rows = [("data as of", data_as_of)] if data_as_of else []
+    rows += [
         ("runs selected", f"{selected} of {total}"),
         ("time zone of hours, weekdays, days", tz),
         ("zone of the file's naive local stamps", source_tz),
@@ -781,7 +794,16 @@ def source_table(con: Any) -> pd.DataFrame:
     df = con.execute("SELECT * FROM wfhist_sources").df()
     keep = [
         c
-        for c in ("source", "path", "state", "mapping", "columns", "journal_mode", "user_version")
+        for c in (
+            "source",
+            "path",
+            "state",
+            "mapping",
+            "columns",
+            "journal_mode",
+            "user_version",
+            "snapshot_taken_at",
+        )
         if c in df.columns
     ]
     return df[keep]
