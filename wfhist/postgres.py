@@ -15,14 +15,19 @@ needs does not apply: a BIGINT column cannot hold ``'N/A'``.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import duckdb
 
 from wfhist.exceptions import ExtensionError, SchemaError, UsageError
-from wfhist.read import REQUIRED_COLUMNS, SourceInfo, _mapping_name, sql_literal
+from wfhist.read import (
+    REQUIRED_COLUMNS,
+    SourceInfo,
+    _mapping_name,
+    packaged_extension,
+    sql_literal,
+)
 from wfhist.schema import TABLE, classify_columns, quote_ident
 
 PIP_PACKAGE = "duckdb-extension-postgres-scanner"
@@ -34,12 +39,7 @@ _TEXT_TYPES = ("text", "character varying", "character")
 
 def postgres_scanner_path() -> Path | None:
     """The extension binary shipped by the ``duckdb-extension-postgres-scanner`` wheel, if any."""
-    spec = importlib.util.find_spec("duckdb_extension_postgres_scanner")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    base = Path(next(iter(spec.submodule_search_locations)))
-    path = base / "extensions" / f"v{duckdb.__version__}" / "postgres_scanner.duckdb_extension"
-    return path if path.is_file() else None
+    return packaged_extension("duckdb_extension_postgres_scanner", "postgres_scanner")
 
 
 def load_postgres_scanner(con: duckdb.DuckDBPyConnection) -> None:

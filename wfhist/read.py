@@ -105,14 +105,23 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sqlite_scanner_path() -> Path | None:
-    """The extension binary shipped by the ``duckdb-extension-sqlite-scanner`` wheel, if any."""
-    spec = importlib.util.find_spec("duckdb_extension_sqlite_scanner")
+def packaged_extension(module: str, name: str) -> Path | None:
+    """The DuckDB extension binary a pip package ships (``<module>/extensions/v<duckdb>/``).
+
+    The ``duckdb-extension-*`` wheels carry signed binaries built for exactly one
+    duckdb version, which is why the path includes it.
+    """
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
     base = Path(next(iter(spec.submodule_search_locations)))
-    path = base / "extensions" / f"v{duckdb.__version__}" / "sqlite_scanner.duckdb_extension"
+    path = base / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     return path if path.is_file() else None
+
+
+def sqlite_scanner_path() -> Path | None:
+    """The extension binary shipped by the ``duckdb-extension-sqlite-scanner`` wheel, if any."""
+    return packaged_extension("duckdb_extension_sqlite_scanner", "sqlite_scanner")
 
 
 def new_duckdb() -> duckdb.DuckDBPyConnection:
