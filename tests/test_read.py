@@ -414,3 +414,10 @@ def test_expected_schema_fails_fast(tmp_path: Path) -> None:
     assert one(connect(post, expected_schema="post-006"), "SELECT count(*) FROM history") == [(1,)]
     with pytest.raises(SchemaError, match=r"missing columns \[scoring_version\]"):
         connect(pre, expected_schema="post-006")
+
+
+def test_columns_limit_the_frame(filter_db: Path) -> None:
+    df = load_history(filter_db, status="completed", columns=["id", "hour_of_day"])
+    assert list(df.columns) == ["id", "hour_of_day"] and sorted(df["id"]) == [1, 4, 5]
+    with pytest.raises(UsageError, match="unknown nope"):
+        load_history(filter_db, columns=["id", "nope"])

@@ -790,6 +790,7 @@ def load_history(
     descending: bool = True,
     limit: int | None = None,
     offset: int = 0,
+    columns: list[str] | tuple[str, ...] | None = None,
     tz: str = "UTC",
     source_tz: str = DEFAULT_SOURCE_TZ,
 ) -> pd.DataFrame:
@@ -803,7 +804,9 @@ def load_history(
       Naive values are taken in ``tz``.
     * ``sort_by``: one of :data:`SORT_COLUMNS`; timestamps sort by instant.
 
-    Every value is bound as a parameter. ``source`` may be a path or a
+    Every value is bound as a parameter. ``columns`` limits the DataFrame to
+    those view columns (a million rows of all 74 columns is gigabytes of pandas
+    objects; a report needs a handful). ``source`` may be a path or a
     connection from :func:`connect` (then ``tz``/``source_tz`` are the
     connection's).
     """
@@ -841,6 +844,12 @@ def load_history(
             where.append(f"created_ts {op} timezone({zone}, CAST(? AS TIMESTAMP))")
             params.append(bound)
     order = _SORT_EXPR.get(sort_by, quote_ident(sort_by))
+    select = "*" if columns is None else None
+
+    def run(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        picked = select or _checked_columns(con, columns or [])
+        return con.execute(sql.replace("SELECT *", f"SELECT {picked}", 1), params).df()
+
     sql = "SELECT * FROM history"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -854,12 +863,24 @@ def load_history(
         params.append(offset)
 
     if isinstance(source, duckdb.DuckDBPyConnection):
-        return source.execute(sql, params).df()
+        return run(source)
     con = connect(source, tz=tz, source_tz=source_tz)
     try:
-        return con.execute(sql, params).df()
+        return run(con)
     finally:
         con.close()
+
+
+def _checked_columns(con: duckdb.DuckDBPyConnection, columns: list[str] | tuple[str, ...]) -> str:
+    """A quoted SELECT list of ``columns``, all of which must exist in ``history``."""
+    known = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE history)").fetchall()]
+    unknown = [c for c in columns if c not in known]
+    if unknown or not columns:
+        raise UsageError(
+            f"columns={list(columns)!r}: unknown {', '.join(unknown) or '(none given)'}; "
+            f"the history view has {', '.join(known)}"
+        )
+    return ", ".join(quote_ident(c) for c in columns)
 
 
 # --- summary -------------------------------------------------------------------------
