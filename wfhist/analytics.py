@@ -757,6 +757,24 @@ def _check(state: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
 # --- temporal -----------------------------------------------------------------------
 
 
+#: The view columns the temporal report reads (load_history(columns=...)):
+#: a million rows of all 74 columns would be gigabytes of pandas objects.
+TEMPORAL_COLUMNS = (
+    "id",
+    "source",
+    "status",
+    "model_used",
+    "workflow_template",
+    "hour_of_day",
+    "day_of_week",
+    "temporal_source",
+    "start_ts",
+    "created_ts",
+    "actual_cost_total",
+    "duration_seconds",
+)
+
+
 def snapshot_time(con: Any) -> str:
     """When the data was read: the snapshot's UTC time, or "live read"."""
     taken = con.execute("SELECT max(snapshot_taken_at) FROM wfhist_sources").fetchone()[0]
