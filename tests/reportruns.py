@@ -166,16 +166,19 @@ def executed_reports(base: Path) -> dict[str, Run]:
         "bad_tz": ["-p", "tz", "Mars/Olympus_Mons"],
         "verify_default": [],  # the notebook's default migration_path, relative to notebooks/
     }
-    procs = {}
+    # One kernel at a time: jupyter_client picks a kernel's ports by binding and
+    # releasing them, so kernels started at the same moment can race for a port
+    # and one dies at start-up (seen here with 8 at once: the run hung).
     for key, run in runs.items():
         cmd = _cli(run.name, "--db", str(run.db), "--out", str(out), "--stem", run.stem)
         cmd += args[key]
         if key == "temporal":
             cmd.append("--no-input")
-        procs[key] = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=work, timeout=600, check=False
         )
-    # Meanwhile, in this process: a done migration whose result lost values.
+        run.returncode, run.stdout, run.stderr = proc.returncode, proc.stdout, proc.stderr
+    # And in this process: a done migration whose result lost values.
     done_fail = Run("verify_migration", out, "verify_done_fail", damaged)
     done_fail.result = render_report(
         "verify_migration",
@@ -185,9 +188,6 @@ def executed_reports(base: Path) -> dict[str, Run]:
         stem=done_fail.stem,
     )
     runs["verify_done_fail"] = done_fail
-    for key, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=600)
-        runs[key].returncode, runs[key].stdout, runs[key].stderr = proc.returncode, stdout, stderr
     runs["verify_pass"].extra["backup"] = backup
     _CACHE[base] = runs
     return runs
