@@ -27,6 +27,7 @@ from pathlib import Path
 
 from wfhist import __version__
 from wfhist.exceptions import BackupError, LockedError, UsageError
+from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.schema import quote_ident
 
 Report = Callable[[str], None]
@@ -78,17 +79,6 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     return con
 
 
-def _remove_quietly(*paths: Path) -> None:
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-
-
-def _sidecars(path: Path) -> list[Path]:
-    """The database file and the journal files SQLite may create next to it."""
-    return [path, *(Path(str(path) + s) for s in ("-journal", "-wal", "-shm"))]
-
-
 def online_copy(src: str | Path, dst: str | Path) -> None:
     """Copy ``src`` to a new file ``dst`` through SQLite's online backup API.
 
@@ -128,17 +118,8 @@ def _copy_snapshot(source: sqlite3.Connection, dst: Path) -> None:
         finally:
             target.close()
     except BaseException:
-        _remove_quietly(*_sidecars(dst))
+        remove_quietly(*sqlite_files(dst))
         raise
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file (or directory) to stable storage, so a rename cannot outlive its data."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- logical content hash ------------------------------------------------------
@@ -347,7 +328,7 @@ def _remove_stale_tmp(out_dir: Path) -> None:
         try:
             os.kill(int(m.group(1)), 0)
         except ProcessLookupError:
-            _remove_quietly(p)
+            remove_quietly(p)
         except PermissionError:
             pass
 
@@ -425,8 +406,8 @@ def backup(
                 raise BackupError(_disk_message(out, exc)) from exc
             src_fk: int | None = None
             try:
-                _fsync(tmp)
-                _fsync(out)
+                fsync_path(tmp)
+                fsync_path(out)
                 report("backup: verifying the copy against the snapshot")
                 src_hash, src_rows, copy_fk = _verify_copy(tmp, source)
                 if copy_fk:
@@ -436,7 +417,7 @@ def backup(
                             f"{tmp}: copy has {copy_fk} foreign-key violations, source {src_fk}"
                         )
             except BaseException:
-                _remove_quietly(*_sidecars(tmp))
+                remove_quietly(*sqlite_files(tmp))
                 raise
     finally:
         source.close()
@@ -512,9 +493,9 @@ def _publish(result: BackupResult, final: Path, out: Path) -> BackupResult:
             "wfhist_version": __version__,
         }
         _write_new(result.manifest_path, json.dumps(manifest, indent=2) + "\n")
-        _fsync(out)
+        fsync_path(out)
     except (OSError, BackupError) as exc:
-        _remove_quietly(tmp, *([placed, placed.with_suffix(".json")] if placed else []))
+        remove_quietly(tmp, *([placed, placed.with_suffix(".json")] if placed else []))
         if isinstance(exc, BackupError):
             raise
         raise BackupError(_disk_message(out, exc)) from exc

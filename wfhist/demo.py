@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from wfhist.exceptions import UsageError
+from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.schema import (
     COLUMNS_PRE_006,
     RELATED_TABLES_DDL,
@@ -198,31 +199,18 @@ def create_sample_db(
         raise UsageError(f"directory {target.parent} is not writable; choose another --out")
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    _remove_sqlite_files(tmp)
+    remove_quietly(*sqlite_files(tmp))
     try:
         _build(tmp, rows, seed, progress)
-        _fsync(tmp)
+        fsync_path(tmp)
         # A stale -wal of the replaced file would be replayed onto the new one.
-        _remove_sqlite_files(target)
+        remove_quietly(*sqlite_files(target))
         os.replace(tmp, target)
-        _fsync(target.parent)
+        fsync_path(target.parent)
     except BaseException:
-        _remove_sqlite_files(tmp)
+        remove_quietly(*sqlite_files(tmp))
         raise
     return target
-
-
-def _remove_sqlite_files(path: Path) -> None:
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-        p.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _BUILD_PRAGMAS = (
@@ -901,7 +889,7 @@ def _helper_part(plan: _Plan, tmp: Path) -> Iterator[_Part | None]:
     global _FORKED_PLAN
     _FORKED_PLAN = plan  # inherited by the forked helper, never pickled
     path = tmp.with_name(tmp.name + ".part")
-    _remove_sqlite_files(path)
+    remove_quietly(*sqlite_files(path))
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
     try:
         first = max(1, round(n * _MAIN_SHARE))
@@ -909,7 +897,7 @@ def _helper_part(plan: _Plan, tmp: Path) -> Iterator[_Part | None]:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _FORKED_PLAN = None
-        _remove_sqlite_files(path)
+        remove_quietly(*sqlite_files(path))
 
 
 def _insert_history(

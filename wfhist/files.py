@@ -48,3 +48,24 @@ def open_sqlite_readonly(path: str | os.PathLike[str]) -> Iterator[sqlite3.Conne
         yield con
     finally:
         con.close()
+
+
+def sqlite_files(path: Path) -> list[Path]:
+    """The database file and the journal files SQLite may create next to it."""
+    return [path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))]
+
+
+def remove_quietly(*paths: Path) -> None:
+    """Delete files that may or may not exist (clean-up after a failed write)."""
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file (or directory) to stable storage, so a rename cannot outlive its data."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
