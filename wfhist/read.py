@@ -900,27 +900,31 @@ def summarize(
             "SELECT source, kind, path, state, mapping, columns, journal_mode, user_version,"
             " snapshot_taken_at FROM wfhist_sources ORDER BY rowid"
         ).df()
+        # On a live view every query re-scans the SQLite files: read the six
+        # columns the summary needs once, then count from that.
+        con.execute(
+            "CREATE TEMP TABLE wfhist_summary AS SELECT source, adw_id, status,"
+            " temporal_source, scoring_version, created_ts FROM history"
+        )
         rows = con.execute(
-            "SELECT count(*), min(created_ts)::VARCHAR, max(created_ts)::VARCHAR FROM history"
+            "SELECT count(*), min(created_ts)::VARCHAR, max(created_ts)::VARCHAR"
+            " FROM wfhist_summary"
         ).fetchone()
-        per_source = dict(con.execute("SELECT source, count(*) FROM history GROUP BY 1").fetchall())
-        temporal = dict(
-            con.execute("SELECT temporal_source, count(*) FROM history GROUP BY 1").fetchall()
-        )
-        status = dict(
-            con.execute("SELECT status, count(*) FROM history GROUP BY 1 ORDER BY 1").fetchall()
-        )
-        versions = dict(
-            con.execute(
-                "SELECT coalesce(scoring_version, 'NULL (before 006)'), count(*) FROM history "
-                "GROUP BY 1 ORDER BY 1"
-            ).fetchall()
-        )
+
+        def counts(expr: str) -> dict[Any, int]:
+            sql = f"SELECT {expr}, count(*) FROM wfhist_summary GROUP BY 1 ORDER BY 1"
+            return {k: int(v) for k, v in con.execute(sql).fetchall()}
+
+        per_source = counts("source")
+        temporal = counts("temporal_source")
+        status = counts("status")
+        versions = counts("coalesce(scoring_version, 'NULL (before 006)')")
         bad = con.execute(
             "SELECT source, column_name, bad_values FROM wfhist_bad_values ORDER BY ALL"
         ).fetchall()
         duplicates = con.execute(
-            "SELECT adw_id, list(DISTINCT source ORDER BY source) FROM history GROUP BY adw_id"
+            "SELECT adw_id, list(DISTINCT source ORDER BY source) FROM wfhist_summary"
+            " GROUP BY adw_id"
             " HAVING count(DISTINCT source) > 1 ORDER BY adw_id"
         ).fetchall()
     finally:
