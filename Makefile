@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo
 
-.PHONY: demo test install dev lint format lab clean system-deps kernel
+.PHONY: demo test install dev lint typecheck format lab clean system-deps kernel
 
 # Debian packages the full test suite uses: headless Chromium (HTML report
 # checks) and a PostgreSQL server (the PostgreSQL source). Needs root.
@@ -60,6 +60,9 @@ kernel: install
 lint: dev
 	$(BIN)/ruff check wfhist tests benchmarks
 	$(BIN)/ruff format --check wfhist tests benchmarks
+
+typecheck: dev
+	$(BIN)/mypy
 
 format: dev
 	$(BIN)/ruff format wfhist tests benchmarks

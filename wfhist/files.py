@@ -1,7 +1,14 @@
-"""Opening SQLite files safely: checked paths and read-only connections.
+"""Opening SQLite files safely: checked paths, bounded waits, read-only connections.
 
-Kept apart from :mod:`wfhist.read` so that the operator commands (backup,
-migrate, verify) do not load DuckDB and pandas just to check a path.
+This is wfhist's one SQLite access layer for *opening* files: every module that
+reads a database (verify, backup, migrate, plan, status, read's profiling) opens
+it through :func:`open_readonly`, and every module that writes one through
+:func:`open_writer`. Both wait for another process's lock at most
+``busy_timeout`` seconds (default :data:`BUSY_TIMEOUT_S`) and then raise a
+:class:`~wfhist.exceptions.LockedError` naming the file, never wait forever.
+
+Kept apart from :mod:`wfhist.read` so that the operator commands do not load
+DuckDB and pandas just to check a path.
 """
 
 from __future__ import annotations
@@ -12,13 +19,25 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from wfhist.exceptions import UsageError
+from wfhist.exceptions import LockedError, UsageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: SQLite's smallest page size: a real database file is at least one page long.
+_MIN_DB_BYTES = 512
+#: Seconds any wfhist connection waits for another process's lock before giving up.
+#: Overridden per call (``--busy-timeout`` on the command line).
+BUSY_TIMEOUT_S = 30.0
+#: Memory-map up to this much of a file being read (SQLite caps it at its own maximum).
+MMAP_BYTES = 1 << 40
 
 
 def validate_db_path(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a Path if it is an existing SQLite file, else say what is wrong."""
+    """Return ``path`` resolved if it is an existing SQLite file, else say what is wrong.
+
+    Checks the 16-byte header and the minimum size, so an empty, truncated or
+    text file is refused with one line before SQLite is asked anything (SQLite
+    itself would treat an empty file as a new, empty database).
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise UsageError(f"{p}: no such file; give the path of a workflow history SQLite file")
@@ -26,24 +45,90 @@ def validate_db_path(path: str | os.PathLike[str]) -> Path:
         raise UsageError(f"{p}: is a directory; give the path of a SQLite file inside it")
     try:
         with p.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
+            head = fh.read(100)
+        size = p.stat().st_size
     except PermissionError as exc:
         raise UsageError(f"{p}: cannot be read ({exc.strerror}); check its permissions") from exc
-    if head != SQLITE_MAGIC:
+    if size == 0:
+        raise UsageError(f"{p}: empty file (0 bytes), not a SQLite database; check the path")
+    if head[: len(SQLITE_MAGIC)] != SQLITE_MAGIC:
         raise UsageError(f"{p}: not a SQLite database (bad header); check the path")
+    if size < _MIN_DB_BYTES:
+        raise UsageError(f"{p}: truncated SQLite file ({size} bytes); restore it from a backup")
     return p.resolve()
+
+
+def readonly_uri(path: Path) -> str:
+    """A ``mode=ro`` URI: the file is never opened for writing."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def open_readonly(
+    path: str | os.PathLike[str],
+    *,
+    busy_timeout: float | None = None,
+    check_same_thread: bool = True,
+) -> sqlite3.Connection:
+    """An autocommit connection that cannot write (``mode=ro`` + ``query_only``).
+
+    For questions only SQLite itself can answer (``PRAGMA``s, ``typeof``, value
+    comparison). Read-only means it takes no write lock, so it is safe beside the
+    service and beside a DuckDB scan of the same file. Reads go through a memory
+    map (twice as fast as read() calls for a full scan).
+    """
+    p = validate_db_path(path)
+    con = sqlite3.connect(
+        readonly_uri(p),
+        uri=True,
+        isolation_level=None,
+        timeout=BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout,
+        check_same_thread=check_same_thread,
+    )
+    try:
+        con.execute("PRAGMA query_only = 1")
+        con.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    except sqlite3.DatabaseError:
+        con.close()
+        raise
+    return con
+
+
+def open_writer(
+    path: str | os.PathLike[str], *, busy_timeout: float | None = None
+) -> sqlite3.Connection:
+    """An autocommit read-write connection (``migrate``/``rollback``): the caller owns BEGIN."""
+    p = validate_db_path(path)
+    return sqlite3.connect(
+        p,
+        isolation_level=None,
+        timeout=BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout,
+    )
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked"/"busy" errors (another process holds a lock)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def locked_error(
+    path: str | os.PathLike[str], busy_timeout: float | None, what: str
+) -> LockedError:
+    """The one line said when another process kept a lock past our bounded wait."""
+    waited = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+    return LockedError(
+        f"{path}: another process holds a lock on this database; waited {waited:g} s to {what}. "
+        "Let it finish (or stop it), or wait longer with --busy-timeout SECONDS"
+    )
 
 
 @contextlib.contextmanager
 def open_sqlite_readonly(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A sqlite3 connection that cannot write: ``mode=ro`` URI, closed on exit.
-
-    For questions only SQLite itself can answer (``PRAGMA``s, ``typeof``).
-    Read-only means it takes no write lock, so it is safe beside the service
-    and beside a DuckDB scan of the same file.
-    """
-    p = validate_db_path(path)
-    con = sqlite3.connect(f"{p.as_uri()}?mode=ro", uri=True)
+    """:func:`open_readonly` as a context manager that closes the connection."""
+    con = open_readonly(path)
     try:
         yield con
     finally:
@@ -69,3 +154,26 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def private_mode(source: Path) -> int:
+    """The permission bits for a file wfhist derives from ``source``: never more readable.
+
+    A backup, manifest, snapshot cache or export of a 0600 database is 0600 too.
+    """
+    try:
+        return source.stat().st_mode & 0o666
+    except OSError:
+        return 0o600
+
+
+def create_new(path: Path, mode: int) -> int:
+    """Create ``path`` exclusively (never through a symlink, never over a file); return its fd.
+
+    ``O_EXCL`` with ``O_CREAT`` refuses an existing name, a symlink included, so
+    wfhist never writes over a file it did not make. ``fchmod`` applies ``mode``
+    exactly, whatever the umask.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    os.fchmod(fd, mode)
+    return fd
