@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from wfhist.exceptions import LockedError, UsageError
+from wfhist.exceptions import LockedError, UsageError, WfhistError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: SQLite's smallest page size: a real database file is at least one page long.
@@ -177,3 +177,55 @@ def create_new(path: Path, mode: int) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     os.fchmod(fd, mode)
     return fd
+
+
+#: SQLite's extended result codes that need their own advice (sqlite3.h).
+_READONLY_ROLLBACK = 776  # a hot journal that a read-only connection cannot roll back
+_PRIMARY_ADVICE = {
+    sqlite3.SQLITE_NOTADB: (2, "not a SQLite database or encrypted; check the path"),
+    sqlite3.SQLITE_CORRUPT: (
+        1,
+        "the database file is damaged; do not migrate it: restore it from a backup "
+        "(or salvage with 'sqlite3 DB .recover')",
+    ),
+    sqlite3.SQLITE_FULL: (1, "the disk is full; free space and run again (nothing was changed)"),
+    sqlite3.SQLITE_CANTOPEN: (
+        2,
+        "cannot open the file or its journal (permissions, or a read-only directory that "
+        "needs a -wal/-shm file); check both",
+    ),
+    sqlite3.SQLITE_READONLY: (
+        2,
+        "the file or its directory is read-only; wfhist needs write access for this command",
+    ),
+    sqlite3.SQLITE_IOERR: (1, "an I/O error while reading or writing the file; check the disk"),
+    sqlite3.SQLITE_PERM: (2, "permission denied by the operating system; check file modes"),
+}
+
+
+def explain_sqlite_error(path: str | os.PathLike[str] | None, exc: sqlite3.Error) -> WfhistError:
+    """One actionable line (and exit code) for an SQLite error about a whole file.
+
+    Used where a SQLite error can only mean the file or its surroundings are not
+    as expected (damaged, locked, a hot journal, a full disk), so that the CLI
+    never shows a traceback for them.
+    """
+    where = f"{path}: " if path is not None else ""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == _READONLY_ROLLBACK:
+        return UsageError(
+            f"{where}a hot journal ({path}-journal) was left by a writer that crashed; "
+            "the last transaction must be rolled back before the file can be read: let the "
+            "service open it once, or run 'sqlite3 DB \"PRAGMA quick_check\"' as the file's "
+            "owner (keep a copy of both files first)"
+        )
+    if is_locked_error(exc):
+        return locked_error(path or "database", None, "read or write it")
+    if code is not None and code & 0xFF in _PRIMARY_ADVICE:
+        exit_code, advice = _PRIMARY_ADVICE[code & 0xFF]
+        err = WfhistError(f"{where}{advice} (SQLite: {exc})")
+        err.exit_code = exit_code
+        return err
+    err = WfhistError(f"{where}SQLite error: {exc}")
+    err.exit_code = 1
+    return err
