@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from wfhist.exceptions import UsageError
+from wfhist.resources import notebooks_dir
 
-#: Where the report notebooks live (a source checkout's ``notebooks/``).
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+#: Where the report notebooks live (package data in a wheel, else a checkout's ``notebooks/``).
+NOTEBOOK_DIR = notebooks_dir()
 REPORTS = ("verify_migration", "temporal_analytics", "scoring_versions")
 DEFAULT_OUT_DIR = "reports"
 #: The kernel papermill starts: ``python3`` is ipykernel's own spec, which
