@@ -1,17 +1,23 @@
-"""Run a migration script the safe way: statement by statement, in one transaction.
+"""Read and run migration SQL the way SQLite does: one tokenizer, one guard, one transaction.
 
-``sqlite3.Connection.executescript`` commits any open transaction first and
-stops half-way on an error, leaving the statements before it applied -- exactly
-how the historic migration 005 would have left a partial table behind. Here a
-script is split with SQLite's own ``complete_statement`` (so semicolons inside
-strings and triggers are handled the way SQLite handles them), every statement
-runs inside one ``BEGIN IMMEDIATE`` ... ``COMMIT``, and an error names the file,
-the statement number and SQLite's message after rolling everything back.
+``sqlite3.Connection.executescript`` commits any open transaction first and stops
+half-way on an error, leaving the statements before it applied. Cutting a script
+with regexes is no better: a comment holding ``/*`` hid the next statement, two
+statements on one line failed, and ``;COMMIT;`` slipped past a line-anchored guard.
+
+So everything here starts from :func:`tokens`, a tokenizer that follows SQLite's
+own ``tokenize.c`` (strings with ``''`` escapes, ``"``/`````/``[]`` identifiers,
+``--`` and ``/* */`` comments -- an unterminated one runs to the end of the text
+--, blobs, numbers, variables, operators). :func:`statements` cuts the token
+stream at a ``;`` only where :func:`sqlite3.complete_statement` agrees, so a
+trigger body ``BEGIN … ; … END;`` stays one statement. :func:`check_script` is
+the one guard ``plan`` and ``migrate`` both apply before running anything, and
+:func:`run_script` runs the statements in one ``BEGIN IMMEDIATE`` under an
+authorizer that denies the same things again at run time (defence in depth).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,63 +25,456 @@ from pathlib import Path
 
 from wfhist.exceptions import MigrationError
 
-_RENAME_COLUMN = re.compile(
-    r"""ALTER\s+TABLE\s+(?P<table>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w.]+)\s+
-        RENAME\s+(?:COLUMN\s+)?(?P<old>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\w+)\s+
-        TO\s+(?P<new>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|\w+)""",
-    re.IGNORECASE | re.VERBOSE,
-)
+#: The runner's own record of applied migrations; a migration may read it, never write it.
+RUNNER_TABLE = "wfhist_migrations"
+
+# Token kinds.
+SPACE = "space"
+COMMENT = "comment"
+STRING = "string"  # '...'
+IDENTIFIER = "identifier"  # "...", `...`, [...]
+WORD = "word"  # a bare keyword or identifier
+BLOB = "blob"  # x'...'
+NUMBER = "number"
+VARIABLE = "variable"  # ?1 :name @name $name
+PUNCT = "punct"  # operators, parentheses, comma, dot, ';'
+ILLEGAL = "illegal"  # what SQLite would reject: unterminated string, stray character
+
+_SKIPPED = (SPACE, COMMENT)
+_OPERATORS = ("->>", "||", "<=", ">=", "<>", "!=", "==", "<<", ">>", "->")
+_SINGLE_PUNCT = set("();+-*/%=<>,&~|.")
 
 
-def _unquote(name: str) -> str:
-    if name[:1] == '"' and name[-1:] == '"':
-        return name[1:-1].replace('""', '"')
-    if name[:1] in "`[" and name[-1:] in "`]":
-        return name[1:-1]
-    return name.split(".")[-1]
+@dataclass(frozen=True)
+class Token:
+    """One token: its kind (see the module constants), its exact text and its offset."""
+
+    kind: str
+    text: str
+    offset: int
+
+    @property
+    def upper(self) -> str:
+        """The text in upper case (keywords compare case-insensitively)."""
+        return self.text.upper()
+
+
+def _is_id_char(ch: str) -> bool:
+    """SQLite's IdChar: letters, digits, ``_``, ``$`` and every non-ASCII character."""
+    return ch.isalnum() or ch in "_$" or ord(ch) >= 0x80
+
+
+def _quoted_end(sql: str, start: int, close: str, doubled: bool) -> int:
+    """Offset just past the closing quote of a quoted token, or -1 when it never closes."""
+    i = start + 1
+    n = len(sql)
+    while i < n:
+        if sql[i] == close:
+            if doubled and i + 1 < n and sql[i + 1] == close:
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return -1
+
+
+def _number_end(sql: str, i: int) -> int:
+    """Offset just past a numeric literal starting at ``i`` (decimal, real or 0x hex)."""
+    n = len(sql)
+    if sql.startswith(("0x", "0X"), i) and i + 2 < n and sql[i + 2] in "0123456789abcdefABCDEF":
+        i += 2
+        while i < n and sql[i] in "0123456789abcdefABCDEF":
+            i += 1
+        return i
+    while i < n and sql[i].isdigit():
+        i += 1
+    if i < n and sql[i] == ".":
+        i += 1
+        while i < n and sql[i].isdigit():
+            i += 1
+    if i < n and sql[i] in "eE":
+        j = i + 1
+        if j < n and sql[j] in "+-":
+            j += 1
+        if j < n and sql[j].isdigit():
+            i = j
+            while i < n and sql[i].isdigit():
+                i += 1
+    return i
+
+
+def _next_token(sql: str, i: int) -> tuple[str, int]:
+    """Kind and end offset of the token starting at ``i`` (mirrors ``sqlite3GetToken``)."""
+    n = len(sql)
+    ch = sql[i]
+    nxt = sql[i + 1] if i + 1 < n else ""
+    if ch in " \t\n\f\r":
+        j = i + 1
+        while j < n and sql[j] in " \t\n\f\r":
+            j += 1
+        return SPACE, j
+    if ch == "-" and nxt == "-":
+        j = sql.find("\n", i)
+        return COMMENT, n if j < 0 else j + 1
+    if ch == "/" and nxt == "*":
+        j = sql.find("*/", i + 2)
+        return COMMENT, n if j < 0 else j + 2  # unterminated: runs to the end, as in SQLite
+    if ch in "xX" and nxt == "'":
+        end = _quoted_end(sql, i + 1, "'", doubled=False)
+        if end < 0:
+            return ILLEGAL, n
+        body = sql[i + 2 : end - 1]
+        hex_ok = len(body) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in body)
+        return (BLOB if hex_ok else ILLEGAL), end
+    if ch in "'\"`[":
+        close = "]" if ch == "[" else ch
+        end = _quoted_end(sql, i, close, doubled=ch != "[")
+        if end < 0:
+            return ILLEGAL, n
+        return (STRING if ch == "'" else IDENTIFIER), end
+    if ch.isdigit() or (ch == "." and nxt.isdigit()):
+        return NUMBER, _number_end(sql, i)
+    if ch == "?":
+        j = i + 1
+        while j < n and sql[j].isdigit():
+            j += 1
+        return VARIABLE, j
+    if ch in "$:@#":
+        j = i + 1
+        while j < n and _is_id_char(sql[j]):
+            j += 1
+        return (VARIABLE if j > i + 1 else ILLEGAL), j
+    if _is_id_char(ch):
+        j = i + 1
+        while j < n and _is_id_char(sql[j]):
+            j += 1
+        return WORD, j
+    for op in _OPERATORS:
+        if sql.startswith(op, i):
+            return PUNCT, i + len(op)
+    if ch in _SINGLE_PUNCT or ch == ";":
+        return PUNCT, i + 1
+    return ILLEGAL, i + 1
+
+
+def tokens(sql: str) -> list[Token]:
+    """Every token of ``sql`` in order, whitespace and comments included (they join to ``sql``)."""
+    out: list[Token] = []
+    i = 0
+    while i < len(sql):
+        kind, end = _next_token(sql, i)
+        out.append(Token(kind, sql[i:end], i))
+        i = end
+    return out
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script, as SQLite's shell would cut it.
+
+    ``text`` runs from the first token that is not a comment through the closing
+    ``;`` (comments inside are kept, comments before are not); ``number`` is
+    1-based among the statements that hold code; ``line`` is where ``text``
+    starts; ``keyword`` is its first word in upper case (``None`` if it starts
+    otherwise); ``code`` are its tokens without whitespace and comments.
+    """
+
+    text: str
+    number: int
+    line: int
+    keyword: str | None
+    code: tuple[Token, ...]
+
+
+def _complete(text: str) -> bool:
+    try:
+        return sqlite3.complete_statement(text)
+    except ValueError:  # an embedded NUL: never complete (check_script refuses it)
+        return False
+
+
+def statements(sql: str) -> list[Statement]:
+    """Cut ``sql`` into statements at each ``;`` token where SQLite says the text is complete.
+
+    ``;`` inside strings, identifiers and comments is no token, so it never cuts;
+    a ``;`` inside a trigger body is a token but ``complete_statement`` says the
+    ``CREATE TRIGGER`` is not finished until its ``END;``. Empty statements (a
+    lone ``;``, comments only) are dropped. A last statement without ``;`` is kept
+    so that running it reports SQLite's own error with its number.
+    """
+    out: list[Statement] = []
+    pending: list[Token] = []
+    start = 0  # offset where the current statement's text (code and comments) begins
+
+    def close(end: int) -> None:
+        code = tuple(t for t in pending if t.kind not in _SKIPPED)
+        if code and not (len(code) == 1 and code[0].text == ";"):
+            first = code[0]
+            text = sql[first.offset : end].rstrip()
+            keyword = first.upper if first.kind == WORD else None
+            line = sql.count("\n", 0, first.offset) + 1
+            out.append(Statement(text, len(out) + 1, line, keyword, code))
+        pending.clear()
+
+    for tok in tokens(sql):
+        pending.append(tok)
+        if tok.kind == PUNCT and tok.text == ";":
+            end = tok.offset + 1
+            if _complete(sql[start:end]):
+                close(end)
+                start = end
+    close(len(sql))
+    return out
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a script into complete statements, as SQLite's parser sees them.
-
-    Comments and blank text between statements are dropped; a trailing
-    incomplete statement is returned too, so that executing it reports SQLite's
-    own syntax error with its statement number.
-    """
-    statements: list[str] = []
-    buf = ""
-    for line in sql.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            stmt = buf.strip()
-            if _has_code(stmt):
-                statements.append(stmt)
-            buf = ""
-    if _has_code(buf):
-        statements.append(buf.strip())
-    return statements
+    """The text of each statement of ``sql`` (see :func:`statements`)."""
+    return [s.text for s in statements(sql)]
 
 
-def _has_code(text: str) -> bool:
-    """True when ``text`` holds more than comments, whitespace and semicolons."""
-    no_block = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
-    no_line = re.sub(r"--[^\n]*", "", no_block)
-    return bool(no_line.replace(";", "").strip())
+# --- reading statements -------------------------------------------------------------
+
+
+def unquote(tok: Token) -> str:
+    """The name a name token stands for: ``"a""b"`` is ``a"b``, ``[x]`` is ``x``."""
+    text = tok.text
+    if tok.kind in (IDENTIFIER, STRING) and len(text) >= 2:
+        if text[0] == "[":
+            return text[1:-1]
+        return text[1:-1].replace(text[0] * 2, text[0])
+    return text
+
+
+def _is_name(tok: Token) -> bool:
+    return tok.kind in (WORD, IDENTIFIER, STRING)
+
+
+def _name_at(code: tuple[Token, ...], i: int) -> tuple[str | None, int]:
+    """The unquoted object name at ``code[i]`` (after any ``schema.``), and the next index."""
+    if i >= len(code) or not _is_name(code[i]):
+        return None, i
+    if i + 2 < len(code) and code[i + 1].text == "." and _is_name(code[i + 2]):
+        return unquote(code[i + 2]), i + 3
+    return unquote(code[i]), i + 1
 
 
 def renames_in_sql(sql: str) -> dict[str, dict[str, str]]:
     """Column renames a script declares: ``{table: {old: new}}``.
 
     Verification never guesses a rename from similar data; it accepts one only
-    when the migration itself says ``ALTER TABLE t RENAME COLUMN old TO new``.
+    when the migration itself says ``ALTER TABLE t RENAME [COLUMN] old TO new``
+    (a table rename, ``RENAME TO new``, is not a column rename).
     """
     out: dict[str, dict[str, str]] = {}
-    for stmt in split_statements(sql):
-        m = _RENAME_COLUMN.search(stmt)
-        if m:
-            table = _unquote(m.group("table"))
-            out.setdefault(table, {})[_unquote(m.group("old"))] = _unquote(m.group("new"))
+    for stmt in statements(sql):
+        code = stmt.code
+        if stmt.keyword != "ALTER" or len(code) < 2 or code[1].upper != "TABLE":
+            continue
+        table, i = _name_at(code, 2)
+        if table is None or i >= len(code) or code[i].upper != "RENAME":
+            continue
+        i += 1
+        if i < len(code) and code[i].upper == "COLUMN":
+            i += 1
+        elif i + 2 < len(code) and code[i].upper == "TO" and code[i + 2].upper != "TO":
+            continue  # RENAME TO new_table_name
+        if i + 2 >= len(code) or code[i + 1].upper != "TO":
+            continue
+        old, new = code[i], code[i + 2]
+        if _is_name(old) and _is_name(new):
+            out.setdefault(table, {})[unquote(old)] = unquote(new)
     return out
+
+
+def _verb(stmt: Statement) -> tuple[str | None, int]:
+    """The statement's first keyword after any ``EXPLAIN [QUERY PLAN]``, and its index."""
+    code = stmt.code
+    i = 0
+    if stmt.keyword == "EXPLAIN":
+        i = 1
+        if len(code) > 2 and code[1].upper == "QUERY" and code[2].upper == "PLAN":
+            i = 3
+    if i < len(code) and code[i].kind == WORD:
+        return code[i].upper, i
+    return None, i
+
+
+def transaction_control(stmt: Statement) -> str | None:
+    """``BEGIN``/``COMMIT``/``END``/``ROLLBACK`` when ``stmt`` starts or ends a transaction.
+
+    ``ROLLBACK TO`` (a savepoint) and ``SAVEPOINT``/``RELEASE`` are not: inside the
+    runner's ``BEGIN`` they nest and cannot end its transaction.
+    """
+    verb, i = _verb(stmt)
+    if verb in ("BEGIN", "COMMIT", "END"):
+        return verb
+    if verb == "ROLLBACK" and not any(t.upper == "TO" for t in stmt.code[i + 1 :]):
+        return verb
+    return None
+
+
+#: Pragmas that only read (with or without an argument): allowed.
+READ_PRAGMAS = frozenset(
+    {
+        *("table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo"),
+        *("foreign_key_list", "foreign_key_check", "integrity_check", "quick_check"),
+        *("collation_list", "compile_options", "database_list", "function_list", "module_list"),
+        *("pragma_list", "freelist_count", "page_count", "data_version"),
+    }
+)
+#: Pragmas that may be set: ``defer_foreign_keys`` lasts only until the runner's COMMIT.
+SETTABLE_PRAGMAS = frozenset({"defer_foreign_keys"})
+#: Pragmas that act on the file or its journal even when they only "read".
+ACTION_PRAGMAS = frozenset({"wal_checkpoint", "incremental_vacuum", "shrink_memory", "optimize"})
+
+
+def pragma_refusal(name: str, value: str | None) -> str | None:
+    """Why ``PRAGMA name [= value]`` may not run in a migration, or ``None`` when it may.
+
+    Setting a pragma changes the file (``journal_mode``, ``page_size``,
+    ``user_version`` which the runner owns, ``application_id``), the connection's
+    safety (``writable_schema``, ``query_only``, ``ignore_check_constraints``,
+    ``locking_mode``), or silently nothing (``foreign_keys`` cannot change inside
+    a transaction): none belongs in a migration. Reading is harmless.
+    """
+    name = name.lower()
+    if name in ACTION_PRAGMAS:
+        return f"PRAGMA {name} acts on the file outside the transaction"
+    if value is None or name in READ_PRAGMAS or name in SETTABLE_PRAGMAS:
+        return None
+    if name == "foreign_keys":
+        return (
+            "PRAGMA foreign_keys cannot change inside the runner's transaction; "
+            "use PRAGMA defer_foreign_keys = ON"
+        )
+    return f"PRAGMA {name} = … changes the file or the connection, not the data"
+
+
+def _pragma(stmt: Statement, i: int) -> tuple[str, str | None]:
+    """Name and value (``None`` when only read) of the PRAGMA starting at ``code[i]``."""
+    code = stmt.code
+    name, j = _name_at(code, i + 1)
+    value = None
+    if j < len(code) and code[j].text in ("=", "("):
+        value = " ".join(t.text for t in code[j + 1 :] if t.text not in (")", ";"))
+    return (name or ""), value
+
+
+def write_targets(stmt: Statement) -> list[str]:
+    """Tables or views ``stmt`` creates, alters, drops or writes rows of (trigger bodies too).
+
+    Read from tokens: the name after ``INTO``, ``UPDATE [OR x]``, ``DELETE FROM``,
+    ``TABLE``/``VIEW`` [``IF [NOT] EXISTS``], ``RENAME TO``, and in a ``CREATE``
+    statement the first ``ON`` (the table of an index or trigger).
+    """
+    code = stmt.code
+    out: list[str] = []
+    seen_on = False
+    for i, tok in enumerate(code):
+        word = tok.upper if tok.kind == WORD else ""
+        j = -1
+        before = code[i - 1].upper if i > 0 else ""
+        if word == "INTO" or (word, before) in (("TO", "RENAME"), ("FROM", "DELETE")):
+            j = i + 1
+        elif word == "UPDATE":
+            j = i + 3 if i + 1 < len(code) and code[i + 1].upper == "OR" else i + 1
+        elif word in ("TABLE", "VIEW"):
+            j = i + 1
+            while j < len(code) and code[j].upper in ("IF", "NOT", "EXISTS"):
+                j += 1
+        elif word == "ON" and stmt.keyword == "CREATE" and not seen_on:
+            seen_on = True
+            j = i + 1
+        if j >= 0:
+            name, _ = _name_at(code, j)
+            if name is not None:
+                out.append(name)
+    return out
+
+
+def refusal(stmt: Statement) -> str | None:
+    """Why ``stmt`` may not be part of a migration, or ``None``.
+
+    Refused: transaction control (the runner owns the one transaction: a COMMIT
+    would make half a migration permanent); ``VACUUM`` (impossible inside a
+    transaction, and ``VACUUM INTO`` writes a file anywhere); ``ATTACH``/``DETACH``
+    (a migration may change only the file it is applied to); pragmas that change
+    the file or connection (:func:`pragma_refusal`); any write to the runner's
+    own ``wfhist_migrations``, including from a trigger body.
+    """
+    verb, i = _verb(stmt)
+    control = transaction_control(stmt)
+    if control:
+        return f"{control} controls the transaction, which the runner owns"
+    if verb == "VACUUM":
+        return "VACUUM cannot run inside the migration's transaction (VACUUM INTO writes a file)"
+    if verb in ("ATTACH", "DETACH"):
+        return f"{verb} reaches another database file; a migration changes only its own file"
+    if verb == "PRAGMA":
+        why = pragma_refusal(*_pragma(stmt, i))
+        if why:
+            return why
+    if any(name.lower() == RUNNER_TABLE for name in write_targets(stmt)):
+        return f"it writes {RUNNER_TABLE}, the runner's own record of applied migrations"
+    return None
+
+
+def check_script(sql: str, source: str) -> list[Statement]:
+    """The statements of ``sql``, or :class:`RefusedStatement` (exit 1) for the first refused one.
+
+    The one guard of both ``wfhist plan`` and ``wfhist migrate`` (and of
+    :func:`run_script`), so the two agree on every file.
+    """
+    nul = sql.find("\x00")
+    if nul >= 0:
+        line = sql.count("\n", 0, nul) + 1
+        raise MigrationError(f"{source}: line {line} holds a NUL character; remove it")
+    found = statements(sql)
+    for stmt in found:
+        why = refusal(stmt)
+        if why:
+            raise RefusedStatement(source, stmt, why)
+    return found
+
+
+class RefusedStatement(MigrationError):
+    """A statement :func:`check_script` will not run; nothing was run."""
+
+    def __init__(self, source: str, stmt: Statement, reason: str) -> None:
+        self.source = source
+        self.statement_number = stmt.number
+        self.statement = stmt.text
+        self.reason = reason
+        head = " ".join(stmt.text.split())[:80]
+        super().__init__(
+            f"{source}: statement {stmt.number} (line {stmt.line}) refused: {reason} "
+            f"[{head}]; remove it from the migration"
+        )
+
+
+class StatementError(MigrationError):
+    """A statement failed (or was denied) while running; everything was rolled back."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        statement_number: int,
+        statement: str,
+        sqlite_message: str,
+        partial: list[str],
+        actions: list[tuple[str, str, str]],
+    ) -> None:
+        super().__init__(message)
+        self.statement_number = statement_number
+        self.statement = statement
+        self.sqlite_message = sqlite_message
+        #: the statements that had succeeded (what a runner without a transaction leaves)
+        self.partial = partial
+        self.actions = actions
+
+
+# --- running ------------------------------------------------------------------------
 
 
 @dataclass
@@ -86,7 +485,7 @@ class ScriptResult:
     actions: list[tuple[str, str, str]] = field(default_factory=list)  # (stmt#, action, object)
 
 
-# Authorizer action codes that change structure or remove data.
+# Authorizer action codes that change structure or remove data (recorded for the report).
 _WATCHED = {
     sqlite3.SQLITE_DROP_TABLE: "DROP TABLE",
     sqlite3.SQLITE_DROP_INDEX: "DROP INDEX",
@@ -99,6 +498,67 @@ _WATCHED = {
     sqlite3.SQLITE_UPDATE: "UPDATE",
     sqlite3.SQLITE_INSERT: "INSERT",
 }
+# Actions whose table argument is arg1 (the others name an object in arg1, its table in arg2).
+_TABLE_IN_ARG1 = {
+    sqlite3.SQLITE_INSERT,
+    sqlite3.SQLITE_UPDATE,
+    sqlite3.SQLITE_DELETE,
+    sqlite3.SQLITE_DROP_TABLE,
+    sqlite3.SQLITE_CREATE_TABLE,
+    sqlite3.SQLITE_DROP_VIEW,
+    sqlite3.SQLITE_CREATE_VIEW,
+}
+_TABLE_IN_ARG2 = {
+    sqlite3.SQLITE_ALTER_TABLE,
+    sqlite3.SQLITE_CREATE_INDEX,
+    sqlite3.SQLITE_DROP_INDEX,
+    sqlite3.SQLITE_CREATE_TRIGGER,
+    sqlite3.SQLITE_DROP_TRIGGER,
+}
+
+
+class Sandbox:
+    """The authorizer every migration statement runs under (``plan`` and ``migrate`` alike).
+
+    It denies at run time what :func:`refusal` refuses from the text -- transaction
+    statements, ``ATTACH``/``DETACH`` (SQLite reports ``VACUUM`` and ``VACUUM
+    INTO`` as an ATTACH too), refused pragmas, writes to ``wfhist_migrations`` --
+    so a statement the tokenizer misread still cannot escape. It also records
+    which statement drops, creates, alters or writes what, for the report.
+    """
+
+    def __init__(self) -> None:
+        self.statement_number = 0
+        self.actions: list[tuple[str, str, str]] = []
+        self.denied: str | None = None
+
+    def __call__(
+        self, action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None
+    ) -> int:
+        why = self._denial(action, arg1, arg2)
+        if why:
+            self.denied = why
+            return sqlite3.SQLITE_DENY
+        name = _WATCHED.get(action)
+        if name and not (arg1 or "").startswith("sqlite_"):
+            obj = arg2 if action == sqlite3.SQLITE_ALTER_TABLE else arg1
+            entry = (str(self.statement_number), name, obj or "")
+            if entry not in self.actions:
+                self.actions.append(entry)
+        return sqlite3.SQLITE_OK
+
+    @staticmethod
+    def _denial(action: int, arg1: str | None, arg2: str | None) -> str | None:
+        if action == sqlite3.SQLITE_TRANSACTION:
+            return f"{arg1} controls the transaction, which the runner owns"
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+            return "ATTACH, DETACH and VACUUM reach another file; not allowed in a migration"
+        if action == sqlite3.SQLITE_PRAGMA:
+            return pragma_refusal(arg1 or "", arg2)
+        table = arg1 if action in _TABLE_IN_ARG1 else arg2 if action in _TABLE_IN_ARG2 else None
+        if table is not None and table.lower() == RUNNER_TABLE:
+            return f"it writes {RUNNER_TABLE}, the runner's own record of applied migrations"
+        return None
 
 
 def run_script(
@@ -109,70 +569,70 @@ def run_script(
     on_statement: Callable[[int, str], None] | None = None,
     end: str = "commit",
 ) -> ScriptResult:
-    """Execute ``sql`` on ``con`` inside one ``BEGIN IMMEDIATE`` transaction.
+    """Execute ``sql`` on ``con`` in one ``BEGIN IMMEDIATE`` transaction under :class:`Sandbox`.
 
     ``con`` must be in autocommit mode (``isolation_level=None``) so that this
     function, not the sqlite3 module, decides where the transaction begins and
-    ends. On any error everything is rolled back and :class:`MigrationError`
-    names ``source``, the 1-based statement number and SQLite's message; the
-    exception's ``partial`` attribute lists the statements that had succeeded
-    (what a runner without a transaction would have left behind).
+    ends. The script first passes :func:`check_script` (nothing runs otherwise).
+    On any error -- SQLite's or the sandbox's denial -- everything is rolled back
+    and :class:`StatementError` names ``source``, the 1-based statement number
+    and the reason.
 
     ``end`` says what happens on success: ``"commit"``; ``"rollback"`` (a dry
     run that only wants the authorizer's record); or ``"open"``, leaving the
     transaction open so the caller can record the migration in the same
-    transaction and then COMMIT (or ROLLBACK) itself.
+    transaction and then COMMIT (or ROLLBACK) itself. The sandbox is removed
+    before returning, so the caller's own statements are not restricted.
     """
     if con.isolation_level is not None:
         raise ValueError("run_script needs a connection opened with isolation_level=None")
     if end not in ("commit", "rollback", "open"):
         raise ValueError(f"end must be commit, rollback or open, not {end!r}")
-    statements = split_statements(sql)
-    result = ScriptResult(statements=statements)
-    current = {"n": 0}
-
-    def authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, _t: object):
-        name = _WATCHED.get(action)
-        if name and not (arg1 or "").startswith("sqlite_"):
-            # ALTER TABLE reports (database, table); the others (object, table).
-            obj = arg2 if action == sqlite3.SQLITE_ALTER_TABLE else arg1
-            entry = (str(current["n"]), name, obj or "")
-            if entry not in result.actions:
-                result.actions.append(entry)
-        return sqlite3.SQLITE_OK
-
-    con.set_authorizer(authorizer)
+    texts = [s.text for s in check_script(sql, source)]
+    result = ScriptResult(statements=texts)
+    sandbox = Sandbox()
     con.execute("BEGIN IMMEDIATE")
+    con.set_authorizer(sandbox)
     try:
-        for n, stmt in enumerate(statements, start=1):
-            current["n"] = n
+        for n, stmt in enumerate(texts, start=1):
+            sandbox.statement_number = n
+            sandbox.denied = None
             if on_statement:
                 on_statement(n, stmt)
             try:
                 con.execute(stmt)
             except sqlite3.Error as exc:
-                first_line = " ".join(stmt.split())[:120]
-                err = MigrationError(
-                    f"{source}: statement {n} of {len(statements)} failed: {exc} "
-                    f"[{first_line}]; nothing was changed (rolled back)"
-                )
-                err.statement_number = n  # type: ignore[attr-defined]
-                err.statement = stmt  # type: ignore[attr-defined]
-                err.sqlite_message = str(exc)  # type: ignore[attr-defined]
-                err.partial = statements[: n - 1]  # type: ignore[attr-defined]
-                err.actions = list(result.actions)  # type: ignore[attr-defined]
-                raise err from exc
-        if end == "commit":
-            con.execute("COMMIT")
-        elif end == "rollback":
-            con.execute("ROLLBACK")
+                raise _statement_error(source, n, texts, exc, sandbox) from exc
+            result.actions = list(sandbox.actions)
     except BaseException:
+        con.set_authorizer(None)
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
-    finally:
-        con.set_authorizer(None)
+    con.set_authorizer(None)
+    if end == "commit":
+        con.execute("COMMIT")
+    elif end == "rollback":
+        con.execute("ROLLBACK")
     return result
+
+
+def _statement_error(
+    source: str, n: int, texts: list[str], exc: sqlite3.Error, sandbox: Sandbox
+) -> StatementError:
+    message = str(exc)
+    if sandbox.denied:
+        message = f"not allowed: {sandbox.denied}"
+    head = " ".join(texts[n - 1].split())[:120]
+    return StatementError(
+        f"{source}: statement {n} of {len(texts)} failed: {message} [{head}]; "
+        "nothing was changed (rolled back)",
+        statement_number=n,
+        statement=texts[n - 1],
+        sqlite_message=message,
+        partial=texts[: n - 1],
+        actions=list(sandbox.actions),
+    )
 
 
 def read_script(path: str | Path) -> str:
