@@ -66,8 +66,10 @@ def test_005_as_written_errors_at_create_table_as_select(
     assert result.verdict == FAIL
     err = result.error
     assert err is not None
-    assert err["statement"].startswith("CREATE TABLE workflow_history_backup AS SELECT")
-    assert "no such column" in err["message"]
+    # the reference's facts: statement 6 of 19, the first of the 14 nonexistent names
+    assert err["statement"].startswith("CREATE TABLE workflow_history_temp AS SELECT")
+    assert (err["statement_number"], result.statements) == (6, 19)
+    assert err["message"] == "no such column: issue_title"
     # the statements before it, without a transaction, would have stuck:
     partial = result.partial
     assert partial is not None
@@ -131,10 +133,16 @@ def test_005_restricted_fails_listing_lost_columns(
     for column in ("created_at", "model_used", "actual_cost_total", "id", "workflow_id"):
         assert dropped[column] == _non_null(sample_db, column) > 0
     assert verification.check("columns_dropped").status == FAIL
-    # the primary key is gone, rows are matched by the remaining unique key instead
+    # the primary key id is gone (005 makes adw_id the key), rows are matched by adw_id instead
     pk = [c for c in verification.schema_changes if c["change"] == "primary key"]
     assert pk == [
-        {"table": TABLE, "change": "primary key", "column": None, "before": ["id"], "after": []}
+        {
+            "table": TABLE,
+            "change": "primary key",
+            "column": None,
+            "before": ["id"],
+            "after": ["adw_id"],
+        }
     ]
     assert verification.tables[TABLE]["key"].startswith("adw_id")
     lost_indexes = {i["name"] for i in verification.indexes_dropped}
