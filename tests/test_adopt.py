@@ -1,0 +1,193 @@
+"""Adopt and repair the real file as it stood on 2025-11-27 (005 partially applied).
+
+Every promise is checked on real files made by the sample generator in that
+state, and the value check reads both files with plain sqlite3, independently
+of wfhist's own verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import copy_db
+from wfhist import adopt
+from wfhist.cli import main
+from wfhist.demo import create_sample_db
+from wfhist.exceptions import MigrationError
+from wfhist.migrate import migrate
+from wfhist.schema import EXPECTED_BY_STATE, TABLE
+
+NEW_NAME = {"submission_hour": "hour_of_day", "submission_day_of_week": "day_of_week"}
+
+
+@pytest.fixture(scope="session")
+def nov27_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("nov27") / "workflow_history.db"
+    return create_sample_db(path, state="2025-11-27")
+
+
+@pytest.fixture
+def nov27(nov27_template: Path, tmp_path: Path) -> Path:
+    return copy_db(nov27_template, tmp_path / "workflow_history.db")
+
+
+def _ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tables(con: sqlite3.Connection) -> list[str]:
+    rows = con.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    return [r[0] for r in rows]
+
+
+def _rows(con: sqlite3.Connection, table: str) -> dict[int, dict[str, Any]]:
+    cur = con.execute(f'SELECT rowid AS "__rowid", * FROM "{table}"')
+    names = [d[0] for d in cur.description]
+    return {r[0]: dict(zip(names[1:], r[1:], strict=True)) for r in cur}
+
+
+def _typed(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def _assert_every_value_kept(before: Path, after: Path) -> int:
+    """Every non-NULL value of BEFORE, row by row, is in AFTER under its new name."""
+    checked = 0
+    old, new = _ro(before), _ro(after)
+    try:
+        for table in _tables(old):
+            before_rows, after_rows = _rows(old, table), _rows(new, table)
+            for rowid, row in before_rows.items():
+                assert rowid in after_rows, f"{table} rowid {rowid} lost"
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    target = NEW_NAME.get(column, column) if table == TABLE else column
+                    assert _typed(after_rows[rowid][target]) == _typed(value), (
+                        f"{table} rowid {rowid}: {column}={value!r} is "
+                        f"{target}={after_rows[rowid][target]!r} after"
+                    )
+                    checked += 1
+    finally:
+        old.close()
+        new.close()
+    return checked
+
+
+def test_migrate_to_8_on_2025_11_27_keeps_every_value(nov27: Path, tmp_path: Path) -> None:
+    original = copy_db(nov27, tmp_path / "original.db")
+    con = _ro(nov27)
+    recent = con.execute(
+        f"SELECT count(*) FROM {TABLE} WHERE day_of_week IS NOT NULL "
+        "AND submission_day_of_week IS NULL"
+    ).fetchone()[0]
+    con.close()
+    assert recent > 0  # rows the service wrote after 87423d6: weekday only in day_of_week
+
+    result = migrate(nov27, to=8, backup_dir=tmp_path / "backups")
+    assert result.verdict == "PASS" and result.applied == [7, 8] and result.baseline == 6
+
+    assert _assert_every_value_kept(original, nov27) > 458 * 40
+    con = _ro(nov27)
+    try:
+        names = [r[1] for r in con.execute(f"PRAGMA table_info({TABLE})")]
+        assert set(names) == set(EXPECTED_BY_STATE["renamed"]) | {"phase_number", "is_multi_phase"}
+        # the canonical position: day_of_week is where submission_day_of_week was
+        assert names.index("day_of_week") == names.index("hour_of_day") + 1
+        indexes = {
+            r[0]: r[1]
+            for r in con.execute(
+                "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?",
+                (TABLE,),
+            )
+        }
+        assert "idx_hour_of_day" in indexes and "idx_day_of_week" in indexes
+        assert "idx_workflow_type" in indexes  # the partial 005's index is kept
+        assert not any(n.startswith("idx_submission") for n in indexes)
+        recorded = con.execute(
+            "SELECT name, kind, renames FROM wfhist_migrations WHERE version = 8"
+        ).fetchone()
+        assert recorded[0] == adopt.REPAIR_NAME and recorded[1] == "applied"
+        assert '"submission_day_of_week": "day_of_week"' in recorded[2]
+        assert '"day_of_week": "day_of_week"' in recorded[2]
+    finally:
+        con.close()
+    # a second run sees the recorded repair (its checksum), nothing to do
+    again = migrate(nov27, to=8, backup_dir=tmp_path / "backups")
+    assert again.up_to_date
+
+
+def test_conflicting_weekdays_refuse_listing_the_rows(nov27: Path, tmp_path: Path) -> None:
+    con = sqlite3.connect(nov27)
+    row = con.execute(
+        f"SELECT rowid, adw_id, submission_day_of_week FROM {TABLE} "
+        "WHERE submission_day_of_week IS NOT NULL LIMIT 1"
+    ).fetchone()
+    con.execute(f"UPDATE {TABLE} SET day_of_week = ? WHERE rowid = ?", ((row[2] + 1) % 7, row[0]))
+    con.commit()
+    con.close()
+    before = _digest(nov27)
+    with pytest.raises(MigrationError) as exc:
+        migrate(nov27, to=8, backup_dir=tmp_path / "backups")
+    message = str(exc.value)
+    assert f"rowid {row[0]} adw_id {row[1]}" in message and "1 rows" in message
+    assert "never picks one" in message
+    assert _digest(nov27) == before  # nothing written, not even the runner's table
+    assert main(["migrate", str(nov27), "--to", "8"]) == 1
+
+
+def test_default_migrate_on_2025_11_27_stops_before_the_repair(nov27: Path, tmp_path: Path) -> None:
+    """Without --to the opt-in 008 is held back; a conflict does not block 007."""
+    con = sqlite3.connect(nov27)
+    con.execute(
+        f"UPDATE {TABLE} SET day_of_week = (submission_day_of_week + 1) % 7 "
+        "WHERE submission_day_of_week IS NOT NULL"
+    )
+    con.commit()
+    con.close()
+    result = migrate(nov27, backup_dir=tmp_path / "backups")
+    assert result.applied == [7] and result.verdict == "PASS"
+    con = _ro(nov27)
+    names = [r[1] for r in con.execute(f"PRAGMA table_info({TABLE})")]
+    con.close()
+    assert "submission_hour" in names and "day_of_week" in names  # untouched
+
+
+def test_verification_catches_a_repair_that_drops_the_merged_values(
+    nov27: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repair without the merge UPDATE loses the service's recent weekdays: FAIL, unchanged."""
+    real = adopt.plan_repair
+
+    def without_merge(con: sqlite3.Connection, table: str = TABLE) -> adopt.Repair | None:
+        repair = real(con, table)
+        assert repair is not None
+        kept = [line for line in repair.sql.splitlines() if not line.startswith("UPDATE")]
+        repair.sql = "\n".join(kept) + "\n"
+        return repair
+
+    monkeypatch.setattr(adopt, "plan_repair", without_merge)
+    before = _digest(nov27)
+    with pytest.raises(MigrationError) as exc:
+        migrate(nov27, to=8, backup_dir=tmp_path / "backups")
+    assert "FAIL" in str(exc.value) or "verification" in str(exc.value)
+    assert _digest(nov27) == before
+
+
+def test_plan_repair_on_a_clean_file_is_none(sample_db: Path) -> None:
+    con = _ro(sample_db)
+    try:
+        assert adopt.plan_repair(con) is None
+    finally:
+        con.close()
