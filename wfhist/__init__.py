@@ -2,13 +2,14 @@
 
 Analysts: ``wfhist.connect(path)`` gives a DuckDB connection with a ``history``
 view (compatibility mapping applied); ``wfhist.load_history(path, ...)`` gives a
-filtered pandas DataFrame. Operators: ``wfhist.verify(before, after)``,
+filtered pandas DataFrame. Operators: ``wfhist.verify_files(before, after)``,
 ``wfhist.plan_migration``, ``wfhist.migrate.migrate``, ``wfhist.backup.backup``
 and the ``wfhist`` command.
 
-``verify`` is the one function named like its module: ``wfhist.verify`` is
-the function (import internals with ``from wfhist.verify import ...``). The
-analyst side loads DuckDB, pandas and numpy, so it is imported on first use:
+``wfhist.verify`` is the verification package (``from wfhist.verify import
+verify, verify_connection, ...``); its two-file entry point is exported here as
+``verify_files`` so that no function shadows a module. The analyst side loads
+DuckDB, pandas and numpy, so it is imported on first use:
 ``wfhist backup`` does not pay for libraries it never touches.
 """
 
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 from wfhist.exceptions import WfhistError
 from wfhist.plan import plan_migration
 from wfhist.schema import check_schema
-from wfhist.verify import verify
+from wfhist.verify import verify as verify_files
 
 _LAZY = {
     "connect": "wfhist.read",
@@ -38,7 +39,7 @@ __all__ = [
     "__version__",
     "check_schema",
     "plan_migration",
-    "verify",
+    "verify_files",
     *_LAZY,
 ]
 

@@ -1,0 +1,54 @@
+"""The one module that turns results into text for people.
+
+Each result type has one renderer, registered in :data:`RENDERERS`. Adding a
+result kind (plan, migrate, backup, rollback, report) is one function here and
+one line in the registry; :func:`render` finds it by the result's type, so the
+CLI, notebooks and other modules never format a result themselves.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from wfhist.verify.result import VerifyResult
+
+Renderer = Callable[..., str]
+
+
+def render_verify(result: VerifyResult, *, width: int = 100, max_lines: int = 4) -> str:
+    """A short table: one row per check (details wrapped, at most ``max_lines``), the verdict."""
+    b, a = result.before, result.after
+    lines = [
+        f"BEFORE {b.get('path')}  [{b.get('schema_state', '?')}, {b.get('journal_mode', '?')}, "
+        f"user_version {b.get('user_version', '?')}]",
+        f"AFTER  {a.get('path')}  [{a.get('schema_state', '?')}, {a.get('journal_mode', '?')}, "
+        f"user_version {a.get('user_version', '?')}]",
+        "",
+        f"{'check':<16} {'status':<6} detail",
+    ]
+    indent = " " * 24
+    for c in result.checks:
+        wrapped = textwrap.wrap(c.detail, width=max(width - len(indent), 40)) or [""]
+        if len(wrapped) > max_lines:
+            wrapped = [*wrapped[: max_lines - 1], wrapped[max_lines - 1] + " … (see --json)"]
+        lines.append(f"{c.name:<16} {c.status:<6} {wrapped[0]}")
+        lines += [indent + w for w in wrapped[1:]]
+    lines += ["", f"verdict: {result.verdict}  ({result.seconds:.2f} s)"]
+    return "\n".join(lines)
+
+
+#: Result type -> renderer (keyword options such as ``width`` are passed through).
+RENDERERS: dict[type, Renderer] = {
+    VerifyResult: render_verify,
+}
+
+
+def render(result: Any, **options: Any) -> str:
+    """The text of any registered result (a subclass uses its base's renderer)."""
+    for cls in type(result).__mro__:
+        renderer = RENDERERS.get(cls)
+        if renderer is not None:
+            return renderer(result, **options)
+    raise TypeError(f"no renderer for {type(result).__name__}: add one to wfhist.render.RENDERERS")

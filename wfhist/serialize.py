@@ -1,0 +1,66 @@
+"""The one JSON serializer of results: ``to_json(result)`` -> a versioned document.
+
+Every document starts with ``"format": "wfhist-<kind>/<version>"`` and
+``"kind"``, and is described by the JSON Schema ``wfhist/schemas/<kind>.json``
+(the tests validate real results against it). Adding a result kind is one entry
+in :data:`SERIALIZERS` and one schema file; bump the version when a key changes
+meaning or goes away, so a reader (the report notebooks) can refuse a document
+it does not understand instead of showing an empty table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from wfhist.verify.result import VerifyResult
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one result type is written: its kind name, format version and body."""
+
+    name: str
+    version: int
+    body: Callable[[Any], dict[str, Any]]
+
+    @property
+    def format(self) -> str:
+        return f"wfhist-{self.name}/{self.version}"
+
+
+#: Result type -> its kind. ``body`` returns the JSON-ready fields of the result.
+SERIALIZERS: dict[type, Kind] = {
+    VerifyResult: Kind("verify", 1, lambda r: r.to_dict()),
+}
+
+
+def kind_of(result: Any) -> Kind:
+    for cls in type(result).__mro__:
+        kind = SERIALIZERS.get(cls)
+        if kind is not None:
+            return kind
+    raise TypeError(
+        f"no serializer for {type(result).__name__}: add one to wfhist.serialize.SERIALIZERS"
+    )
+
+
+def to_json(result: Any) -> dict[str, Any]:
+    """The JSON document of a registered result (``format`` and ``kind`` first)."""
+    kind = kind_of(result)
+    return {"format": kind.format, "kind": kind.name, **kind.body(result)}
+
+
+def dumps(result: Any, **options: Any) -> str:
+    """:func:`to_json` as text (``json.dumps`` options passed through)."""
+    return json.dumps(to_json(result), **options)
+
+
+def schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of a kind's documents, shipped as package data."""
+    text = resources.files("wfhist").joinpath("schemas", f"{kind}.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
