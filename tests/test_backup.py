@@ -1,4 +1,4 @@
-"""Backups and rollback on real SQLite files: verified, never overwriting, never half-written."""
+"""Backups on real SQLite files: proved page-identical, never overwriting, never half-written."""
 
 from __future__ import annotations
 
@@ -9,64 +9,60 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from backup_dbs import LockHolder, count, make_db
+from clirun import assert_one_clean_line, wfhist
 
 from wfhist import backup as backup_mod
 from wfhist.backup import (
+    MANIFEST_FORMAT,
     backup,
     check_backup,
     content_digest,
     content_hash,
-    migration_lock,
     online_copy,
-    rollback,
 )
 from wfhist.cli import main
-from wfhist.exceptions import BackupError, LockedError, UsageError
-from wfhist.migrate import migrate
+from wfhist.exceptions import BackupError, UsageError
+from wfhist.proof import file_sha256
 
 NAME = re.compile(r"^workflow_history_backup_\d{8}_\d{6}(_\d+)?\.db$")
-
-
-def _rows(db: Path, table: str = "workflow_history") -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
-# --- backup ----------------------------------------------------------------------
+# --- what a backup is ----------------------------------------------------------------
 
 
-def test_backup_is_verified_named_and_has_a_manifest(sample_db: Path, tmp_path: Path) -> None:
+def test_backup_is_proved_named_and_has_a_manifest(sample_db: Path, tmp_path: Path) -> None:
     before = content_hash(sample_db)
     result = backup(sample_db, tmp_path / "out")
     assert NAME.match(result.path.name), result.path.name
     assert result.manifest_path == result.path.with_suffix(".json")
     assert _files(tmp_path / "out") == sorted([result.path.name, result.manifest_path.name])
     manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["format"] == MANIFEST_FORMAT
     assert manifest["source"] == str(sample_db.resolve())
-    assert manifest["rows"]["workflow_history"] == _rows(sample_db)
-    assert manifest["rows"]["tool_calls"] == _rows(sample_db, "tool_calls")
-    assert manifest["content_hash"] == before == content_hash(result.path)
+    assert manifest["rows"]["workflow_history"] == count(
+        sample_db, "SELECT count(*) FROM workflow_history"
+    )
+    assert manifest["sha256"] == file_sha256(result.path) == result.sha256
+    assert manifest["bytes"] == result.path.stat().st_size
+    assert manifest["proof"].startswith("page-identical to the source snapshot")
+    assert len(manifest["identity"]["oldest_adw_ids_hex"]) == 16
     assert manifest["sqlite_version"] == sqlite3.sqlite_version
-    assert {"created_at", "wfhist_version", "bytes"} <= manifest.keys()
-    # the copy is a single self-contained file (rollback-journal mode), readable on its own
-    con = sqlite3.connect(result.path)
+    assert content_hash(result.path) == before == content_hash(sample_db)
+    con = sqlite3.connect(result.path)  # a single self-contained file, readable on its own
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
-    assert content_hash(sample_db) == before  # the source was not changed
+    assert check_backup(result.path)["sha256"] == result.sha256
 
 
 def test_default_directory_is_backups_next_to_the_db(sample_db: Path) -> None:
@@ -74,36 +70,81 @@ def test_default_directory_is_backups_next_to_the_db(sample_db: Path) -> None:
     assert result.path.parent == sample_db.parent / "backups"
 
 
-def test_backup_includes_committed_rows_that_live_only_in_the_wal(
-    sample_db: Path, tmp_path: Path
+def test_real_shape_non_unique_parent_is_noted_not_fatal(tmp_path: Path) -> None:
+    """The real file: foreign keys to a non-unique workflow_id make foreign_key_check raise."""
+    db = make_db(tmp_path / "workflow_history.db")
+    con = sqlite3.connect(db)
+    with pytest.raises(sqlite3.DatabaseError, match="foreign key mismatch"):
+        con.execute("PRAGMA foreign_key_check").fetchall()
+    con.close()
+    result = backup(db, tmp_path / "out")
+    assert any("foreign keys of tool_calls point at a non-unique parent" in n for n in result.notes)
+    assert result.foreign_key_violations == 1  # pattern_occurrences -> operation_patterns(7)
+    assert result.proof.startswith("page-identical")
+    assert content_hash(result.path) == content_hash(db)
+    check_backup(result.path)
+
+
+def test_invalid_utf8_and_nul_in_text_are_copied_and_compared_as_bytes(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "workflow_history.db")
+    result = backup(db, tmp_path / "out")
+    query = "SELECT hex(CAST(error_message AS BLOB)) FROM workflow_history WHERE id = 1"
+    for path in (db, result.path):
+        con = sqlite3.connect(path)
+        assert con.execute(query).fetchone()[0] == "41FF00FE42"
+        con.close()
+    original = content_hash(db)
+    con = sqlite3.connect(db)  # change one byte *after* the NUL: quote() would not see it
+    con.execute(
+        "UPDATE workflow_history SET error_message = CAST(x'41ff00fe43' AS TEXT) WHERE id = 1"
+    )
+    con.commit()
+    con.close()
+    assert content_hash(db) != original
+
+
+def test_committed_rows_that_live_only_in_the_wal_are_in_the_backup(
+    tmp_path: Path,
 ) -> None:
-    """Why a plain file copy is not a backup: the committed row is still in the -wal file."""
-    writer = sqlite3.connect(sample_db)
-    assert writer.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    """Why a plain file copy is not a backup; and the page proof reads the -wal too."""
+    db = make_db(tmp_path / "workflow_history.db", journal="wal")
+    writer = sqlite3.connect(db)
     writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("INSERT INTO workflow_history (adw_id, status) VALUES ('walonly1', 'running')")
-    writer.commit()  # committed, but not checkpointed while this connection stays open
+    for i in range(20):
+        writer.execute("INSERT INTO workflow_history (adw_id) VALUES (?)", (f"walonly{i}",))
+        writer.execute("UPDATE workflow_history SET retry_count = ? WHERE id = 3", (i,))
+        writer.commit()  # committed, not checkpointed while this connection stays open
     try:
         plain = tmp_path / "plain.db"
-        shutil.copyfile(sample_db, plain)
-        assert _count_adw(plain, "walonly1") == 0
-        result = backup(sample_db, tmp_path / "out")
-        assert _count_adw(result.path, "walonly1") == 1
+        shutil.copyfile(db, plain)
+        assert count(plain, "SELECT count(*) FROM workflow_history WHERE adw_id = 'walonly19'") == 0
+        result = backup(db, tmp_path / "out")
+        assert (
+            count(result.path, "SELECT count(*) FROM workflow_history WHERE adw_id LIKE 'walonly%'")
+            == 20
+        )
+        assert count(result.path, "SELECT retry_count FROM workflow_history WHERE id = 3") == 19
+        assert result.proof.startswith("page-identical"), result.notes
     finally:
         writer.close()
 
 
-def _count_adw(db: Path, adw_id: str) -> int:
-    con = sqlite3.connect(db)
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_backup_and_manifest_are_no_more_readable_than_the_source(
+    tmp_path: Path, mode: int
+) -> None:
+    db = make_db(tmp_path / "workflow_history.db")
+    db.chmod(mode)
+    old = os.umask(0)
     try:
-        return con.execute(
-            "SELECT count(*) FROM workflow_history WHERE adw_id = ?", (adw_id,)
-        ).fetchone()[0]
+        result = backup(db, tmp_path / "out")
     finally:
-        con.close()
+        os.umask(old)
+    assert result.path.stat().st_mode & 0o777 == mode
+    assert result.manifest_path.stat().st_mode & 0o777 == mode
 
 
-def test_backup_never_overwrites_a_file_with_the_same_name(
+def test_backup_never_overwrites_or_writes_through_a_link(
     sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fixed = datetime(2025, 11, 21, 3, 40, 59, tzinfo=UTC)
@@ -112,58 +153,95 @@ def test_backup_never_overwrites_a_file_with_the_same_name(
     out.mkdir()
     squatter = out / "workflow_history_backup_20251121_034059.db"
     squatter.write_bytes(b"precious, not a backup")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not touch")
+    (out / "workflow_history_backup_20251121_034059_1.json").symlink_to(victim)
     first = backup(sample_db, out)
     second = backup(sample_db, out)
     assert squatter.read_bytes() == b"precious, not a backup"
-    assert first.path.name == "workflow_history_backup_20251121_034059_1.db"
-    assert second.path.name == "workflow_history_backup_20251121_034059_2.db"
+    assert victim.read_text() == "do not touch"
+    assert first.path.name == "workflow_history_backup_20251121_034059_2.db"
+    assert second.path.name == "workflow_history_backup_20251121_034059_3.db"
     assert content_hash(first.path) == content_hash(second.path) == content_hash(sample_db)
 
 
-def _tiny_db(path: Path) -> Path:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
-    con.executemany("INSERT INTO t (v) VALUES (?)", [(1,), ("x",), (None,), (2.5,), (b"\x00",)])
-    con.commit()
-    con.close()
-    return path
+# --- the proof catches a changed copy ------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "new_value",
-    ["1", 1.0, None, 1.0000000000000002, b"1"],
-    ids=["text", "real", "null", "last-bit", "blob"],
+    "sql",
+    [
+        "UPDATE workflow_history SET model_used = 'tampered' WHERE id = 1",
+        "UPDATE workflow_history SET cost_per_token = cost_per_token + 1e-12 WHERE id = 7",
+        "DELETE FROM tool_calls WHERE id = (SELECT max(id) FROM tool_calls)",
+    ],
+    ids=["text", "last-digit", "one-row"],
 )
-def test_content_hash_sees_storage_class_and_exact_value(tmp_path: Path, new_value: object) -> None:
-    db = _tiny_db(tmp_path / "t.db")
-    original = content_hash(db)
-    con = sqlite3.connect(db)
-    con.execute("UPDATE t SET v = ? WHERE id = 1", (new_value,))
-    con.commit()
-    assert content_hash(db) != original
-    con.execute("UPDATE t SET v = 1 WHERE id = 1")
+def test_check_backup_refuses_a_copy_with_one_changed_value(sample_db: Path, sql: str) -> None:
+    made = backup(sample_db)
+    con = sqlite3.connect(made.path)
+    assert con.execute(sql).rowcount == 1
     con.commit()
     con.close()
-    assert content_hash(db) == original
+    with pytest.raises(BackupError, match="does not match its manifest"):
+        check_backup(made.path)
 
 
-def test_content_hash_sees_schema_changes_and_ignores_physical_layout(tmp_path: Path) -> None:
-    db = _tiny_db(tmp_path / "t.db")
+def test_check_backup_refuses_a_flipped_byte_and_a_missing_manifest(sample_db: Path) -> None:
+    made = backup(sample_db)
+    raw = bytearray(made.path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    made.path.write_bytes(bytes(raw))
+    with pytest.raises(BackupError, match="does not match its manifest"):
+        check_backup(made.path)
+    made.manifest_path.unlink()
+    with pytest.raises(BackupError, match="manifest not found"):
+        check_backup(made.path)
+
+
+def test_content_hash_sees_storage_class_and_ignores_physical_layout(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+    con.executemany("INSERT INTO t (v) VALUES (?)", [(1,), ("x",), (None,), (2.5,), (b"\x00",)])
+    con.commit()
     original, rows = content_digest(db)
     assert rows == {"t": 5}
-    con = sqlite3.connect(db)
+    for value in ["1", 1.0, None, 1.0000000000000002, b"1"]:
+        con.execute("UPDATE t SET v = ? WHERE id = 1", (value,))
+        con.commit()
+        assert content_hash(db) != original, value
+    con.execute("UPDATE t SET v = 1 WHERE id = 1")
+    con.commit()
     con.execute("VACUUM")  # rewrites every page, changes no value
     assert content_hash(db) == original
-    con.execute("CREATE INDEX t_v ON t(v)")
-    con.commit()
     con.close()
-    assert content_hash(db) != original
 
 
-def test_backup_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no such database file"):
+# --- bad input, locks, disks -----------------------------------------------------
+
+
+def test_backup_of_a_missing_or_empty_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
         backup(tmp_path / "nope.db", tmp_path / "out")
+    (tmp_path / "empty.db").write_bytes(b"")
+    with pytest.raises(UsageError, match="empty file"):
+        backup(tmp_path / "empty.db", tmp_path / "out")
     assert not (tmp_path / "out").exists() or _files(tmp_path / "out") == []
+
+
+def test_backup_waits_a_bounded_time_for_a_lock_and_leaves_nothing(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "workflow_history.db")  # DELETE mode, as the service's file
+    out = tmp_path / "out"
+    holder = LockHolder(db)
+    try:
+        run = wfhist("backup", db, "--out", out, "--busy-timeout", "2", timeout=30)
+    finally:
+        holder.stop()
+    line = assert_one_clean_line(run)
+    assert "lock" in line and str(db) in line and "2 s" in line, line
+    assert run.seconds < 2 + 8, run.seconds
+    assert not out.exists() or _files(out) == []
 
 
 def test_backup_into_a_path_that_is_a_file_fails_clearly(sample_db: Path, tmp_path: Path) -> None:
@@ -251,95 +329,10 @@ def test_online_copy_leaves_source_untouched_and_never_overwrites(
         online_copy(sample_db, dst)
 
 
-# --- the lock --------------------------------------------------------------------
-
-
-def test_lock_refuses_a_second_holder_at_once(sample_db: Path) -> None:
-    with (
-        migration_lock(sample_db),
-        pytest.raises(LockedError, match="another wfhist"),
-        migration_lock(sample_db),
-    ):
-        pass
-    with migration_lock(sample_db):  # released when the holder is done
-        pass
-
-
-# --- rollback --------------------------------------------------------------------
-
-
-def test_rollback_restores_the_backup_and_keeps_the_current_content(sample_db: Path) -> None:
-    original = content_hash(sample_db)
-    result = migrate(sample_db)
-    migrated = content_hash(sample_db)
-    assert migrated != original
-    assert result.backup is not None
-    restored = rollback(sample_db, result.backup.path)
-    manifest = json.loads(result.backup.manifest_path.read_text())
-    assert content_hash(sample_db) == manifest["content_hash"] == original
-    assert restored.content_hash == original
-    assert restored.kept_aside.name.startswith("workflow_history.db.before-rollback-")
-    assert content_hash(restored.kept_aside) == migrated
-    con = sqlite3.connect(sample_db)
-    assert "scoring_version" not in {
-        r[1] for r in con.execute("PRAGMA table_info(workflow_history)")
-    }
-    con.close()
-
-
-def test_rollback_refuses_a_backup_that_no_longer_matches_its_manifest(sample_db: Path) -> None:
-    made = backup(sample_db)
-    con = sqlite3.connect(made.path)
-    con.execute("UPDATE workflow_history SET model_used = 'tampered' WHERE id = 1")
-    con.commit()
-    con.close()
-    live = content_hash(sample_db)
-    with pytest.raises(BackupError, match="does not match its manifest"):
-        rollback(sample_db, made.path)
-    assert content_hash(sample_db) == live
-    assert not list(sample_db.parent.glob("*.before-rollback-*"))
-
-
-def test_rollback_needs_the_manifest(sample_db: Path) -> None:
-    made = backup(sample_db)
-    made.manifest_path.unlink()
-    with pytest.raises(BackupError, match="manifest not found"):
-        check_backup(made.path)
-
-
-def test_rollback_holds_the_migration_lock(sample_db: Path) -> None:
-    made = backup(sample_db)
-    with migration_lock(sample_db), pytest.raises(LockedError):
-        rollback(sample_db, made.path)
-
-
-def test_cli_backup_then_rollback(sample_db: Path, tmp_path: Path, capsys) -> None:
-    out = tmp_path / f"b-{uuid.uuid4().hex[:6]}"
-    assert main(["backup", str(sample_db), "--out", str(out)]) == 0
-    made = next(out.glob("*.db"))
-    assert "verified" in capsys.readouterr().out
-    con = sqlite3.connect(sample_db)
-    con.execute("DELETE FROM tool_calls")
-    con.commit()
-    con.close()
-    assert main(["rollback", str(sample_db), "--backup", str(made)]) == 0
-    assert content_hash(sample_db) == content_hash(made)
-    assert "previous content kept in" in capsys.readouterr().out
-    assert main(["rollback", str(sample_db)]) == 2  # --backup is required
-    os.remove(made.with_suffix(".json"))
-    assert main(["rollback", str(sample_db), "--backup", str(made)]) == 1
-
-
-def test_source_with_orphaned_rows_is_copied_as_is_and_said_so(
-    sample_db: Path, tmp_path: Path
-) -> None:
-    con = sqlite3.connect(sample_db)  # foreign keys are off by default, as in the service
-    con.execute("INSERT INTO tool_calls (workflow_id, tool_name) VALUES ('wf-gone', 'Read')")
-    con.commit()
-    con.close()
-    result = backup(sample_db, tmp_path / "out")
-    assert result.foreign_key_violations == 1
-    assert "foreign-key violations" in result.notes[0]
-    manifest = json.loads(result.manifest_path.read_text())
-    assert manifest["foreign_key_violations"] == 1
-    assert content_hash(result.path) == content_hash(sample_db)
+def test_cli_backup_prints_the_proof(sample_db: Path, tmp_path: Path, capsys) -> None:
+    assert main(["backup", str(sample_db), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "verified" in out and "proof: page-identical" in out
+    assert main(["backup", str(sample_db), "--out", str(tmp_path / "j"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["sha256"] == file_sha256(Path(data["path"]))

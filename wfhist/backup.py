@@ -1,21 +1,22 @@
-"""Verified backups of a live SQLite file, and restoring one.
+"""Verified backups of a live SQLite file.
 
 A plain file copy of a WAL-mode database misses committed rows that still live
 in the ``-wal`` file and can tear a page a writer is changing, so every copy
-here goes through SQLite's online backup API, which copies one consistent
-snapshot. A backup only gets its final name after it has been read back and
-proved equal to the source at that snapshot; until then it lives under a
-``.tmp-`` name that is removed on any failure, so a directory never holds a
-half backup that looks like a good one.
+here goes through SQLite's online backup API, from a read transaction held on
+the source: the copy is one consistent snapshot. It is proved page-identical
+to that snapshot (:mod:`wfhist.proof`), ``quick_check``-ed, and only then
+given its final name next to a manifest recording the copy's SHA-256; until
+then it lives under a ``.tmp-`` name that is removed on any failure, so a
+directory never holds a half backup that looks like a good one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -25,25 +26,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wfhist import __version__
-from wfhist.exceptions import BackupError, LockedError, UsageError
+from wfhist import __version__, files
+from wfhist.exceptions import BackupError, WfhistError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
+from wfhist.lock import lock_path, migration_lock
+from wfhist.proof import PageProof, compare_snapshot, file_sha256
 from wfhist.schema import quote_ident
 
-Report = Callable[[str], None]
+__all__ = [
+    "BackupResult",
+    "backup",
+    "check_backup",
+    "content_digest",
+    "content_hash",
+    "lock_path",
+    "migration_lock",
+    "online_copy",
+    "read_manifest",
+]
 
-#: Seconds a connection waits for a writer's lock before giving up.
-BUSY_TIMEOUT_S = 30.0
-MANIFEST_FORMAT = "wfhist-backup/1"
-#: Memory-map up to this much of a file being read (SQLite caps it at its own maximum).
-MMAP_BYTES = 1 << 40
+log = logging.getLogger("wfhist.backup")
+
+MANIFEST_FORMAT = "wfhist-backup/2"
+#: Manifests of earlier wfhist versions (logical content hash only), still checked.
+OLD_MANIFEST_FORMAT = "wfhist-backup/1"
 #: json_array() takes at most 127 arguments in common builds: rows are rendered in chunks.
 _ARGS_PER_CALL = 100
 _TMP_PREFIX = ".tmp-"
-
-
-def _quiet(_message: str) -> None:
-    """Default progress sink: library calls stay silent unless given a reporter."""
+#: How many of the oldest runs' ``adw_id`` the manifest keeps to recognise its database.
+IDENTITY_RUNS = 16
 
 
 def _utc_now() -> datetime:
@@ -55,57 +66,71 @@ def _stamp(now: datetime) -> str:
     return now.strftime("%Y%m%d_%H%M%S")
 
 
-def _ro_uri(path: str | Path) -> str:
-    """A read-only URI for ``path``: the source of a copy is never opened for writing."""
-    return Path(path).resolve().as_uri() + "?mode=ro"
+# --- reading a snapshot ----------------------------------------------------------
 
 
-def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """An autocommit, read-only connection that waits for writers instead of failing.
+def open_source(path: str | Path, busy_timeout: float | None = None) -> sqlite3.Connection:
+    """A read-only connection for copying ``path``, usable from one worker thread at a time.
 
-    Reads go through a memory map (twice as fast as read() calls for a full
-    scan or copy). The connection may be handed to one worker thread at a time.
+    No memory map: a copy reads every page once, and mapped pages would count
+    the whole file into this process's resident memory.
     """
-    if not Path(path).is_file():
-        raise UsageError(f"{path}: no such database file; check the path")
-    con = sqlite3.connect(
-        _ro_uri(path),
-        uri=True,
-        isolation_level=None,
-        timeout=BUSY_TIMEOUT_S,
-        check_same_thread=False,
-    )
-    con.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    con = files.open_readonly(path, busy_timeout=busy_timeout, check_same_thread=False)
+    con.execute("PRAGMA mmap_size = 0")
     return con
 
 
-def online_copy(src: str | Path, dst: str | Path) -> None:
-    """Copy ``src`` to a new file ``dst`` through SQLite's online backup API.
+@dataclass(frozen=True)
+class Snapshot:
+    """What a held read transaction sees: the shape the pages are compared on."""
 
-    ``src`` is opened read-only (URI ``mode=ro``), so its bytes and mtime are
-    untouched; committed rows still in its ``-wal`` file are included. ``dst``
-    must not exist yet: a copy never overwrites anything. On failure nothing is
-    left at ``dst``.
+    page_size: int
+    page_count: int
+    journal_mode: str
+
+
+@contextlib.contextmanager
+def read_snapshot(
+    con: sqlite3.Connection, path: str | Path, busy_timeout: float | None = None
+) -> Iterator[Snapshot]:
+    """Hold one read transaction on ``con``: every read inside sees the same snapshot.
+
+    Starting it waits for a writer's lock at most ``busy_timeout`` seconds (the
+    connection's timeout), then raises a LockedError naming the file. While it
+    is held, SQLite's backup API copies from this very snapshot and never
+    retries (Python's ``backup()`` would otherwise retry a busy source forever).
     """
-    dst = Path(dst)
-    if dst.exists():
-        raise FileExistsError(f"{dst}: already exists; a copy never overwrites a file")
-    source = open_readonly(src)
     try:
-        _copy_snapshot(source, dst)
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # starts the snapshot
+        snap = Snapshot(
+            page_size=con.execute("PRAGMA page_size").fetchone()[0],
+            page_count=con.execute("PRAGMA page_count").fetchone()[0],
+            journal_mode=con.execute("PRAGMA journal_mode").fetchone()[0],
+        )
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        if files.is_locked_error(exc):
+            raise files.locked_error(path, busy_timeout, "read a consistent snapshot") from exc
+        raise files.explain_sqlite_error(path, exc) from exc
+    try:
+        yield snap
     finally:
-        source.close()
+        if con.in_transaction:
+            con.execute("COMMIT")
 
 
-def _copy_snapshot(source: sqlite3.Connection, dst: Path) -> None:
-    """Write ``source``'s current snapshot to the new file ``dst`` as a one-file database.
+def copy_snapshot(source: sqlite3.Connection, dst: Path, mode: int) -> None:
+    """Write ``source``'s snapshot to the new file ``dst`` (permission bits ``mode``).
 
-    When ``source`` holds an open read transaction the copy is taken from that
-    very snapshot (the backup API reuses it), so counts and hashes read in the
-    same transaction describe exactly what was copied. All pages go in one step:
-    fastest, and a writer cannot force a restart half-way. The copy is switched
-    to rollback-journal mode so it is a single self-contained file.
+    ``dst`` is created exclusively (never over a file, never through a link).
+    All pages go in one step while the caller holds a read transaction on
+    ``source``, so the copy is that snapshot and nothing can force a restart.
+    The copy is switched to rollback-journal mode: one self-contained file. On
+    failure nothing is left at ``dst``.
     """
+    os.close(files.create_new(dst, mode))
     try:
         target = sqlite3.connect(dst, isolation_level=None)
         try:
@@ -122,7 +147,26 @@ def _copy_snapshot(source: sqlite3.Connection, dst: Path) -> None:
         raise
 
 
-# --- logical content hash ------------------------------------------------------
+def online_copy(src: str | Path, dst: str | Path, busy_timeout: float | None = None) -> None:
+    """Copy ``src`` to a new file ``dst`` through SQLite's online backup API.
+
+    ``src`` is opened read-only, so its bytes and mtime are untouched;
+    committed rows still in its ``-wal`` file are included. ``dst`` must not
+    exist yet and gets ``src``'s permission bits at most. Waits for a writer's
+    lock at most ``busy_timeout`` seconds (default :data:`wfhist.files.BUSY_TIMEOUT_S`).
+    """
+    dst = Path(dst)
+    if dst.exists() or dst.is_symlink():
+        raise FileExistsError(f"{dst}: already exists; a copy never overwrites a file")
+    source = open_source(src, busy_timeout)
+    try:
+        with read_snapshot(source, src, busy_timeout):
+            copy_snapshot(source, dst, files.private_mode(Path(src)))
+    finally:
+        source.close()
+
+
+# --- logical content hash (old manifests; fallback when pages cannot be compared) -----
 
 
 def _tables(con: sqlite3.Connection) -> list[tuple[str, bool]]:
@@ -144,27 +188,29 @@ def _order_by(con: sqlite3.Connection, table: str, without_rowid: bool) -> str:
     return ", ".join(quote_ident(r[0]) for r in pk)
 
 
-def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: object) -> int:
-    """Feed one table's rows into ``h`` in key order; return the row count.
+def _render(column: str) -> str:
+    """SQL rendering one value exactly: storage class and every byte.
 
-    SQLite's ``quote()`` renders each value with its storage class (``1``,
-    ``1.0``, ``'1'``, ``X'01'``, ``NULL``) and REALs exactly, so equal text
-    means equal values; ``json_array`` joins them into one string per row in a
-    single pass (chaining ``||`` copies the growing row 70 times and was three
-    times slower) and escapes them so values cannot run into each other.
-    (``quote()`` stops a TEXT value at an embedded NUL character; such values
-    are compared only up to it.)
+    ``quote()`` is exact for numbers, NULL and BLOBs; TEXT is rendered as the hex
+    of its bytes, so invalid UTF-8 and embedded NUL characters are compared too
+    (``quote()`` would stop at a NUL, and Python cannot decode invalid UTF-8).
     """
+    c = quote_ident(column)
+    return f"CASE typeof({c}) WHEN 'text' THEN 't' || hex({c}) ELSE quote({c}) END"
+
+
+def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: object) -> int:
+    """Feed one table's rows into ``h`` in key order; return the row count."""
     cols = [
         r[0] for r in con.execute("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
     ]
     h.update(("T" + json.dumps([table, cols]) + "\n").encode())  # type: ignore[attr-defined]
     if not cols:
         return 0
-    quoted = [f"quote({quote_ident(c)})" for c in cols]
+    rendered = [_render(c) for c in cols]
     chunks = [
-        "json_array(" + ", ".join(quoted[i : i + _ARGS_PER_CALL]) + ")"
-        for i in range(0, len(quoted), _ARGS_PER_CALL)
+        "json_array(" + ", ".join(rendered[i : i + _ARGS_PER_CALL]) + ")"
+        for i in range(0, len(rendered), _ARGS_PER_CALL)
     ]
     expr = chunks[0] if len(chunks) == 1 else "json_array(" + ", ".join(chunks) + ")"
     sql = (
@@ -180,16 +226,15 @@ def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: obj
 
 
 def _digest(con: sqlite3.Connection) -> tuple[str, dict[str, int]]:
-    """Content hash and rows per table of the snapshot ``con`` currently reads.
+    """Logical content hash and rows per table of the snapshot ``con`` currently reads.
 
-    The schema (every ``CREATE`` statement) is hashed too, so a restored file
-    that differs only in an index or a column name does not pass as equal.
+    The schema (every ``CREATE`` statement, as hex of its bytes) is hashed too.
     Physical layout (page size, free pages, rowids of tables without an
     INTEGER PRIMARY KEY) is not content and is left out.
     """
     h = hashlib.sha256()
     for row in con.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"
+        "SELECT type, name, tbl_name, hex(sql) FROM sqlite_schema ORDER BY type, name"
     ):
         h.update(("S" + json.dumps(list(row)) + "\n").encode())
     rows = {}
@@ -198,16 +243,14 @@ def _digest(con: sqlite3.Connection) -> tuple[str, dict[str, int]]:
     return "sha256:" + h.hexdigest(), rows
 
 
-@contextlib.contextmanager
-def read_snapshot(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Hold one read transaction on ``con``: every read inside sees the same snapshot."""
-    con.execute("BEGIN")
+def content_digest(path: str | Path) -> tuple[str, dict[str, int]]:
+    """(logical content hash, rows per table) of ``path``, read in one snapshot."""
+    con = open_source(path)
     try:
-        con.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # starts the snapshot
-        yield con
+        with read_snapshot(con, path):
+            return _digest(con)
     finally:
-        if con.in_transaction:
-            con.execute("COMMIT")
+        con.close()
 
 
 def content_hash(path: str | Path) -> str:
@@ -215,62 +258,64 @@ def content_hash(path: str | Path) -> str:
     return content_digest(path)[0]
 
 
-def content_digest(path: str | Path) -> tuple[str, dict[str, int]]:
-    """(content hash, rows per table) of ``path``, read in one snapshot."""
-    con = open_readonly(path)
-    try:
-        with read_snapshot(con):
-            return _digest(con)
-    finally:
-        con.close()
+# --- cheap facts of a snapshot -------------------------------------------------------
 
 
-# --- checks --------------------------------------------------------------------
+def count_rows(con: sqlite3.Connection) -> dict[str, int]:
+    """Rows per table (``count(*)`` walks the smallest index: no row is decoded)."""
+    return {
+        t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchone()[0]
+        for t, _ in _tables(con)
+    }
 
 
-def _integrity(con: sqlite3.Connection) -> list[str]:
-    rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
-    return [] if rows == ["ok"] else rows
+def foreign_key_check(con: sqlite3.Connection) -> tuple[int, list[str]]:
+    """(violations, tables SQLite cannot check), table by table.
 
-
-def _fk_violations(con: sqlite3.Connection) -> int:
-    return len(con.execute("PRAGMA foreign_key_check").fetchall())
-
-
-# --- the migration lock ----------------------------------------------------------
-
-
-def lock_path(db: str | Path) -> Path:
-    return Path(str(Path(db).resolve()) + ".wfhist-lock")
-
-
-@contextlib.contextmanager
-def migration_lock(db: str | Path) -> Iterator[Path]:
-    """Hold the exclusive wfhist lock on ``db`` or refuse at once.
-
-    An OS lock (``flock``) on ``<db>.wfhist-lock``: the kernel drops it when the
-    holder exits, even on ``kill -9``, so a crashed run never blocks the next
-    one. The lock file itself stays; deleting it would race with a new holder.
+    On the real file four tables reference ``workflow_history(workflow_id)``,
+    which has no UNIQUE index: SQLite raises "foreign key mismatch" for them
+    instead of returning rows, so they are named and skipped, never fatal.
     """
-    path = lock_path(db)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise LockedError(f"{path}: cannot create the lock file ({exc.strerror})") from exc
-    try:
+    violations, unchecked = 0, []
+    for table, _ in _tables(con):
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise LockedError(
-                f"{db}: another wfhist migrate/rollback is running on this file ({holder}); "
-                "wait for it to finish, then run again"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
-        yield path
-    finally:
-        os.close(fd)  # closing releases the flock
+            violations += len(
+                con.execute(f"PRAGMA foreign_key_check({quote_ident(table)})").fetchall()
+            )
+        except sqlite3.DatabaseError as exc:
+            if "foreign key mismatch" not in str(exc):
+                raise
+            unchecked.append(table)
+    return violations, unchecked
+
+
+def unchecked_note(tables: list[str]) -> str:
+    return (
+        f"foreign keys of {', '.join(tables)} point at a non-unique parent column; "
+        "SQLite cannot check them"
+    )
+
+
+def database_identity(con: sqlite3.Connection) -> list[str] | None:
+    """The ``adw_id``s (hex of their bytes) of the oldest runs, or None without that table.
+
+    Runs are never renumbered by a migration and two databases do not share run
+    ids, so they recognise "the same database" where a path cannot (a file
+    moved, or another database at the same path).
+    """
+    cols = {r[0] for r in con.execute("SELECT name FROM pragma_table_info('workflow_history')")}
+    if "adw_id" not in cols:
+        return None
+    rows = con.execute(
+        "SELECT hex(CAST(adw_id AS BLOB)) FROM workflow_history WHERE adw_id IS NOT NULL "
+        f"ORDER BY rowid LIMIT {IDENTITY_RUNS}"
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def quick_check(con: sqlite3.Connection) -> list[str]:
+    rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+    return [] if rows == ["ok"] else rows
 
 
 # --- backup ----------------------------------------------------------------------
@@ -283,11 +328,14 @@ class BackupResult:
     path: Path
     manifest_path: Path
     rows: dict[str, int]
-    content_hash: str
+    sha256: str
     source: Path
     created_at: str
+    proof: str
     foreign_key_violations: int = 0
     notes: list[str] = field(default_factory=list)
+    #: hex ``adw_id`` of the oldest runs (see :func:`database_identity`), if any
+    identity: list[str] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -296,7 +344,8 @@ class BackupResult:
             "source": str(self.source),
             "created_at": self.created_at,
             "rows": self.rows,
-            "content_hash": self.content_hash,
+            "sha256": self.sha256,
+            "proof": self.proof,
             "foreign_key_violations": self.foreign_key_violations,
             "notes": self.notes,
         }
@@ -319,29 +368,29 @@ def _writable_dir(out_dir: Path) -> None:
         raise BackupError(f"{out_dir}: backup directory is not writable; choose another with --out")
 
 
-def _remove_stale_tmp(out_dir: Path) -> None:
-    """Delete ``.tmp-`` files left by a backup process that no longer exists (e.g. killed)."""
-    for p in out_dir.glob(_TMP_PREFIX + "*"):
-        m = re.search(r"-pid(\d+)\.db", p.name)
-        if not m:
+def remove_stale_tmp(directory: Path, pattern: str) -> None:
+    """Delete temporary files (``…-pidN…``) left by a process that no longer exists (killed)."""
+    for p in directory.glob(pattern):
+        m = re.search(r"-pid(\d+)", p.name)
+        if not m or p.is_symlink():
             continue
         try:
             os.kill(int(m.group(1)), 0)
         except ProcessLookupError:
-            remove_quietly(p)
+            remove_quietly(p, *sqlite_files(p)[1:])
         except PermissionError:
             pass
 
 
-def _claim(final: Path, tmp: Path) -> Path:
+def claim_name(tmp: Path, final: Path, taken: Callable[[Path], bool]) -> Path:
     """Give ``tmp`` the name ``final`` (or ``final_1``, ``_2`` …) without ever clobbering.
 
-    ``os.link`` fails when the name exists, unlike ``rename``, so two backups
-    made in the same second cannot overwrite each other.
+    ``os.link`` fails when the name exists, unlike ``rename``, so two files made
+    in the same second cannot overwrite each other.
     """
     for n in range(1000):
         candidate = final if n == 0 else final.with_name(f"{final.stem}_{n}{final.suffix}")
-        if candidate.exists() or Path(str(candidate.with_suffix("")) + ".json").exists():
+        if taken(candidate):
             continue
         try:
             os.link(tmp, candidate)
@@ -349,12 +398,12 @@ def _claim(final: Path, tmp: Path) -> Path:
             continue
         tmp.unlink()
         return candidate
-    raise BackupError(f"{final.parent}: 1000 backups with the name {final.name}; clean up first")
+    raise BackupError(f"{final.parent}: 1000 files named like {final.name}; clean up first")
 
 
-def _write_new(path: Path, text: str) -> None:
-    """Create ``path`` (never overwrite) with ``text``, flushed to disk."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write_new(path: Path, text: str, mode: int) -> None:
+    """Create ``path`` (never overwrite, never through a link) with ``text``, flushed."""
+    fd = files.create_new(path, mode)
     try:
         os.write(fd, text.encode())
         os.fsync(fd)
@@ -375,109 +424,119 @@ def backup(
     db: str | Path,
     out_dir: str | Path | None = None,
     *,
-    report: Report = _quiet,
+    busy_timeout: float | None = None,
+    report: object = None,  # accepted and ignored until migrate stops passing it
 ) -> BackupResult:
     """Write a verified backup of ``db`` into ``out_dir`` (default ``<db dir>/backups``).
 
-    In one read transaction on the source, the online backup API copies a
-    snapshot to a ``.tmp-`` file, and rows per table and the logical content
-    hash of that same snapshot are read (in WAL mode writers keep writing
-    meanwhile; in rollback-journal mode they wait, up to their busy timeout).
-    The copy is fsynced and checked -- ``integrity_check``, ``foreign_key_check``
-    (the same violations as the source, if it has any), same tables, row counts
-    and content hash -- and only then named ``<stem>_backup_YYYYMMDD_HHMMSS.db``
-    (UTC) next to a JSON manifest. Any failure removes the temporary file and
-    raises BackupError.
+    In one read transaction on the source (started within ``busy_timeout``
+    seconds), the online backup API copies the snapshot to a ``.tmp-`` file,
+    which is fsynced and proved page-identical to that snapshot; rows per table
+    and foreign keys are counted, ``quick_check`` runs on the copy. Only then is
+    it named ``<stem>_backup_YYYYMMDD_HHMMSS.db`` (UTC) next to a JSON manifest
+    with its SHA-256. Any failure removes the temporary file and raises.
     """
-    db = Path(db).resolve()
+    db = files.validate_db_path(db)
     out = Path(out_dir).resolve() if out_dir is not None else default_backup_dir(db)
     _writable_dir(out)
-    _remove_stale_tmp(out)
+    remove_stale_tmp(out, _TMP_PREFIX + "*")
+    mode = files.private_mode(db)
     now = _utc_now()
     final = out / f"{db.stem}_backup_{_stamp(now)}.db"
     tmp = out / f"{_TMP_PREFIX}{final.stem}-pid{os.getpid()}.db"
-    source = open_readonly(db)
+    source = open_source(db, busy_timeout)
     try:
-        with read_snapshot(source):
-            report(f"backup: copying {db.name} (one snapshot) to {out}")
+        with read_snapshot(source, db, busy_timeout) as snap:
+            log.info("backup: copying %s (one snapshot) to %s", db.name, out)
             try:
-                _copy_snapshot(source, tmp)
+                copy_snapshot(source, tmp, mode)
             except (sqlite3.Error, OSError) as exc:
                 raise BackupError(_disk_message(out, exc)) from exc
-            src_fk: int | None = None
             try:
                 fsync_path(tmp)
                 fsync_path(out)
-                report("backup: verifying the copy against the snapshot")
-                src_hash, src_rows, copy_fk = _verify_copy(tmp, source)
-                if copy_fk:
-                    src_fk = _fk_violations(source)
-                    if copy_fk != src_fk:
-                        raise BackupError(
-                            f"{tmp}: copy has {copy_fk} foreign-key violations, source {src_fk}"
-                        )
+                log.info("backup: proving the copy equals the snapshot")
+                result = _prove(source, db, tmp, snap)
             except BaseException:
                 remove_quietly(*sqlite_files(tmp))
                 raise
     finally:
         source.close()
-    result = BackupResult(
-        path=tmp,
-        manifest_path=tmp.with_suffix(".json"),
-        rows=src_rows,
-        content_hash=src_hash,
-        source=db,
-        created_at=now.isoformat(timespec="seconds"),
-        foreign_key_violations=src_fk or 0,
-    )
-    if src_fk:
-        result.notes.append(f"source already had {src_fk} foreign-key violations; copied as is")
-    return _publish(result, final, out)
+    result.created_at = now.isoformat(timespec="seconds")
+    return _publish(result, final, out, mode)
 
 
-def _verify_copy(copy: Path, source: sqlite3.Connection) -> tuple[str, dict[str, int], int]:
-    """Prove ``copy`` equals the snapshot ``source`` reads: (hash, rows, copy's FK violations).
+def _prove(source: sqlite3.Connection, db: Path, copy: Path, snap: Snapshot) -> BackupResult:
+    """Prove ``copy`` equals the snapshot ``source`` holds; collect the manifest's facts.
 
-    Three full reads -- the source's digest, the copy's integrity check and the
-    copy's digest -- run on two worker threads (SQLite releases the GIL while
-    it works), so they overlap on two cores.
+    The page comparison (plain file reads, hashing the copy on the way) and the
+    copy's ``quick_check`` + foreign-key check run on two threads (both release
+    the GIL while they work); rows per table are counted in the snapshot.
     """
     with ThreadPoolExecutor(max_workers=2) as pool:
-        source_digest = pool.submit(_digest, source)
+        pages = pool.submit(compare_snapshot, db, copy, snap.page_size, snap.page_count)
         checks = pool.submit(_check_copy, copy)
-        copy_digest = pool.submit(content_digest, copy)
-        try:
-            fk = checks.result()
-        except BaseException:
-            copy_digest.cancel()
-            raise
-        copy_hash, copy_rows = copy_digest.result()
-        src_hash, src_rows = source_digest.result()
-    if copy_rows != src_rows:
-        raise BackupError(f"{copy}: rows per table differ from the source: {copy_rows}")
-    if copy_hash != src_hash:
-        raise BackupError(f"{copy}: content hash differs from the source snapshot")
-    return src_hash, src_rows, fk
+        rows = count_rows(source)
+        identity = database_identity(source)
+        proof: PageProof = pages.result()
+        fk, unchecked = checks.result()
+    notes = [unchecked_note(unchecked)] if unchecked else []
+    if proof.equal:
+        how = (
+            f"page-identical to the source snapshot ({proof.pages} pages of "
+            f"{proof.page_size} bytes; page 1 header counters excepted); quick_check ok; "
+            "rows per table counted in the same snapshot"
+        )
+    else:
+        log.info("backup: pages differ (%s); comparing every row instead", proof.detail)
+        src_hash, src_rows = _digest(source)
+        copy_hash, copy_rows = content_digest(copy)
+        if (copy_hash, copy_rows) != (src_hash, src_rows):
+            raise BackupError(f"{copy}: content differs from the source snapshot; not kept")
+        how = (
+            "same logical content as the source snapshot (every value of every row, "
+            "byte-exact; pages could not be compared); quick_check ok"
+        )
+        notes.append(f"pages not compared ({proof.detail}); rows compared instead")
+    if fk:
+        notes.append(f"source already had {fk} foreign-key violations; copied as is")
+    result = BackupResult(
+        path=copy,
+        manifest_path=copy.with_suffix(".json"),
+        rows=rows,
+        sha256=proof.sha256,
+        source=db,
+        created_at="",
+        proof=how,
+        foreign_key_violations=fk,
+        notes=notes,
+        identity=identity,
+    )
+    return result
 
 
-def _check_copy(copy: Path) -> int:
-    """``integrity_check`` must pass; returns the number of foreign-key violations."""
-    con = open_readonly(copy)
+def _check_copy(copy: Path) -> tuple[int, list[str]]:
+    """``quick_check`` must pass; returns the copy's foreign-key facts."""
+    con = open_source(copy)
     try:
-        problems = _integrity(con)
+        problems = quick_check(con)
         if problems:
-            raise BackupError(f"{copy}: integrity_check failed on the copy: {problems[0]}")
-        return _fk_violations(con)
+            raise BackupError(f"{copy}: quick_check failed on the copy: {problems[0]}")
+        return foreign_key_check(con)
     finally:
         con.close()
 
 
-def _publish(result: BackupResult, final: Path, out: Path) -> BackupResult:
+def _publish(result: BackupResult, final: Path, out: Path, mode: int) -> BackupResult:
     """Name the verified copy and write its manifest; undo both on any failure."""
     tmp = result.path
     placed: Path | None = None
     try:
-        placed = _claim(final, tmp)
+        placed = claim_name(
+            tmp,
+            final,
+            lambda p: any(q.exists() or q.is_symlink() for q in (p, p.with_suffix(".json"))),
+        )
         result.path = placed
         result.manifest_path = placed.with_suffix(".json")
         manifest = {
@@ -485,21 +544,28 @@ def _publish(result: BackupResult, final: Path, out: Path) -> BackupResult:
             "backup": placed.name,
             "source": str(result.source),
             "created_at": result.created_at,
-            "rows": result.rows,
-            "content_hash": result.content_hash,
-            "foreign_key_violations": result.foreign_key_violations,
+            "sha256": result.sha256,
             "bytes": placed.stat().st_size,
+            "proof": result.proof,
+            "rows": result.rows,
+            "foreign_key_violations": result.foreign_key_violations,
+            "notes": result.notes,
+            "identity": {"oldest_adw_ids_hex": result.identity},
             "sqlite_version": sqlite3.sqlite_version,
             "wfhist_version": __version__,
         }
-        _write_new(result.manifest_path, json.dumps(manifest, indent=2) + "\n")
+        _write_new(result.manifest_path, json.dumps(manifest, indent=2) + "\n", mode)
         fsync_path(out)
-    except (OSError, BackupError) as exc:
+    except (OSError, WfhistError) as exc:
         remove_quietly(tmp, *([placed, placed.with_suffix(".json")] if placed else []))
-        if isinstance(exc, BackupError):
+        if isinstance(exc, WfhistError):
             raise
         raise BackupError(_disk_message(out, exc)) from exc
+    log.info("backup: %s verified", placed)
     return result
+
+
+# --- checking a backup later -----------------------------------------------------
 
 
 def read_manifest(backup_path: str | Path) -> dict[str, object]:
@@ -513,118 +579,50 @@ def read_manifest(backup_path: str | Path) -> dict[str, object]:
         ) from None
     except (OSError, ValueError) as exc:
         raise BackupError(f"{manifest}: unreadable manifest ({exc})") from exc
-    if data.get("format") != MANIFEST_FORMAT or "content_hash" not in data:
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if not (
+        (fmt == MANIFEST_FORMAT and isinstance(data.get("sha256"), str))
+        or (fmt == OLD_MANIFEST_FORMAT and "content_hash" in data)
+    ):
         raise BackupError(f"{manifest}: not a wfhist backup manifest")
     return data
 
 
 def check_backup(backup_path: str | Path) -> dict[str, object]:
-    """Prove a backup file still matches its manifest (integrity, rows, content hash)."""
+    """Prove a backup file still matches its manifest; return the manifest.
+
+    A current manifest records the SHA-256 of the file as it was proved equal to
+    its source: the file must hash the same (any changed byte, so any changed
+    value, is refused) and pass ``quick_check``. An older manifest records a
+    logical content hash, recomputed row by row.
+    """
     path = Path(backup_path)
     if not path.is_file():
         raise BackupError(f"{path}: backup file not found")
     manifest = read_manifest(path)
-    con = open_readonly(path)
+    refuse = f"{path}: does not match its manifest (%s differ); do not restore it"
+    if manifest["format"] == MANIFEST_FORMAT and file_sha256(path) != manifest["sha256"]:
+        raise BackupError(refuse % "file SHA-256")
+    con = open_source(path)
     try:
-        problems = _integrity(con)
+        problems = quick_check(con)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path}: not a readable database ({exc}); do not restore it") from exc
     finally:
         con.close()
     if problems:
-        raise BackupError(f"{path}: integrity_check failed: {problems[0]}; do not restore it")
-    digest, rows = content_digest(path)
-    if rows != manifest["rows"] or digest != manifest["content_hash"]:
-        raise BackupError(
-            f"{path}: does not match its manifest (rows or content hash differ); do not restore it"
-        )
+        raise BackupError(f"{path}: quick_check failed: {problems[0]}; do not restore it")
+    if manifest["format"] == OLD_MANIFEST_FORMAT:
+        digest, rows = content_digest(path)
+        if rows != manifest["rows"] or digest != manifest["content_hash"]:
+            raise BackupError(refuse % "rows or content hash")
     return manifest
 
 
-# --- rollback --------------------------------------------------------------------
+def __getattr__(name: str) -> object:
+    """``from wfhist.backup import rollback`` (the old home) still works: see wfhist.rollback."""
+    if name in ("rollback", "restore", "RollbackResult"):
+        from wfhist import rollback as module
 
-
-@dataclass
-class RollbackResult:
-    """A restore: which backup, where the replaced content was kept, what was proved."""
-
-    db: Path
-    backup: Path
-    kept_aside: Path
-    content_hash: str
-    rows: dict[str, int]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "db": str(self.db),
-            "backup": str(self.backup),
-            "kept_aside": str(self.kept_aside),
-            "content_hash": self.content_hash,
-            "rows": self.rows,
-        }
-
-
-def rollback(db: str | Path, backup_path: str | Path, *, report: Report = _quiet) -> RollbackResult:
-    """Restore ``db`` from a wfhist backup, holding the migration lock.
-
-    Stop the service's writers first: rows written after the backup are not in
-    it. They are not lost, though: the current content is copied aside first.
-    """
-    if not Path(db).is_file():
-        raise UsageError(f"{db}: no such database file; check the path")
-    with migration_lock(db):
-        return restore(db, backup_path, report=report)
-
-
-def restore(db: str | Path, backup_path: str | Path, *, report: Report = _quiet) -> RollbackResult:
-    """The restore itself, for a caller that already holds the migration lock.
-
-    Checks the backup against its manifest, copies the current content to
-    ``<db>.before-rollback-<UTC ts>`` (through the backup API, so rows in the
-    ``-wal`` are kept), copies the backup into the live file through the backup
-    API (other connections see the old or the new content, never a mix), and
-    proves the live file's content hash equals the manifest's.
-    """
-    db = Path(db).resolve()
-    backup_path = Path(backup_path).resolve()
-    report(f"rollback: checking {backup_path.name} against its manifest")
-    manifest = check_backup(backup_path)
-    aside = _free_name(Path(f"{db}.before-rollback-{_stamp(_utc_now())}"))
-    report(f"rollback: keeping the current content aside as {aside.name}")
-    try:
-        online_copy(db, aside)
-    except (sqlite3.Error, OSError) as exc:
-        raise BackupError(
-            f"{aside}: cannot keep the current content aside ({exc}); nothing was restored"
-        ) from exc
-    report(f"rollback: restoring {db.name} from {backup_path.name}")
-    src = open_readonly(backup_path)
-    try:
-        live = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-        try:
-            src.backup(live, pages=-1)
-        finally:
-            live.close()
-    except sqlite3.Error as exc:
-        raise BackupError(
-            f"{db}: restore failed ({exc}); the previous content is in {aside}"
-        ) from exc
-    finally:
-        src.close()
-    digest, rows = content_digest(db)
-    if digest != manifest["content_hash"]:
-        raise BackupError(
-            f"{db}: after restore the content hash differs from {backup_path.name} "
-            f"(did a writer change it meanwhile?); the previous content is in {aside}"
-        )
-    report(f"rollback: {db.name} now equals {backup_path.name} ({digest[:19]}…)")
-    return RollbackResult(
-        db=db, backup=backup_path, kept_aside=aside, content_hash=digest, rows=rows
-    )
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path_1``, ``_2`` … when taken: nothing is ever overwritten."""
-    candidate, n = path, 0
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}_{n}")
-    return candidate
+        return getattr(module, name)
+    raise AttributeError(f"module 'wfhist.backup' has no attribute {name!r}")
