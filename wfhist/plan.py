@@ -19,6 +19,14 @@ or update rows while we plan. Verifying the migrated copy against the live file
 would count those rows as "missing from AFTER" or "changed" and fail a correct
 migration; the snapshot is exactly the state the copy started from, so every
 difference found is the migration's doing.
+
+The dry run is a sandbox: before anything is copied the script passes
+:func:`wfhist.sqlscript.check_script`, the same guard ``migrate`` applies (so the
+two refuse the same files with the same line), and every statement -- on each
+copy -- runs under :class:`wfhist.sqlscript.Sandbox`, which denies ATTACH,
+DETACH, VACUUM (``VACUUM INTO`` included), transaction statements, refused
+pragmas and writes to ``wfhist_migrations`` at run time. Nothing outside the
+temporary directory can be opened, let alone written.
 """
 
 from __future__ import annotations
@@ -31,9 +39,16 @@ from pathlib import Path
 from typing import Any
 
 from wfhist.backup import online_copy
-from wfhist.exceptions import MigrationError
-from wfhist.files import validate_db_path
-from wfhist.sqlscript import read_script, renames_in_sql, run_script, split_statements
+from wfhist.files import open_writer, validate_db_path
+from wfhist.sqlscript import (
+    Sandbox,
+    ScriptResult,
+    StatementError,
+    check_script,
+    read_script,
+    renames_in_sql,
+    run_script,
+)
 from wfhist.verify import FAIL, PASS, Renames, VerifyResult, merge_renames, verify
 
 #: Authorizer actions that destroy or rebuild structure (listed first in the report).
@@ -100,11 +115,12 @@ def plan_migration(
     db_path = validate_db_path(db)
     script_path = Path(migration)
     sql = read_script(script_path)
+    checked = check_script(sql, str(script_path))  # refused: one line, exit 1, nothing copied
     declared = merge_renames(renames_in_sql(sql), renames)
     result = PlanResult(
         db=str(db_path),
         migration=str(script_path),
-        statements=len(split_statements(sql)),
+        statements=len(checked),
         renames=declared,
     )
     with tempfile.TemporaryDirectory(prefix="wfhist-plan-", dir=workdir) as tmp:
@@ -113,16 +129,15 @@ def plan_migration(
         work = _copy(snapshot, "migrated.db")
         try:
             script = _apply(work, sql, str(script_path))
-        except MigrationError as err:
-            result.actions = _actions(getattr(err, "actions", []))
+        except StatementError as err:
+            result.actions = _actions(err.actions)
             result.error = {
-                "statement_number": getattr(err, "statement_number", None),
-                "statement": getattr(err, "statement", None),
-                "message": getattr(err, "sqlite_message", str(err)),
+                "statement_number": err.statement_number,
+                "statement": err.statement,
+                "message": err.sqlite_message,
             }
-            partial = getattr(err, "partial", [])
-            if partial:
-                result.partial = _verify_partial(snapshot, partial, str(script_path), renames)
+            if err.partial:
+                result.partial = _verify_partial(snapshot, err.partial, str(script_path), renames)
             result.keep_going = _keep_going(snapshot, sql, declared)
         else:
             result.actions = _actions(script.actions)
@@ -141,10 +156,10 @@ def _copy(snapshot: Path, name: str) -> Path:
     return target
 
 
-def _apply(path: Path, sql: str, source: str, end: str = "commit") -> Any:
-    con = sqlite3.connect(path, isolation_level=None)
+def _apply(path: Path, sql: str, source: str) -> ScriptResult:
+    con = open_writer(path)
     try:
-        return run_script(con, sql, source=source, end=end)
+        return run_script(con, sql, source=source)
     finally:
         con.close()
 
@@ -164,16 +179,23 @@ def _verify_partial(
 
 
 def _keep_going(snapshot: Path, sql: str, renames: dict[str, Any]) -> dict[str, Any]:
-    """Run every statement in autocommit, ignoring errors, like ``sqlite3 db < file.sql``."""
+    """Run every statement in autocommit, ignoring errors, like ``sqlite3 db < file.sql``.
+
+    Under the same :class:`Sandbox` as the transactional run: autocommit is where
+    ``VACUUM INTO`` or an ``ATTACH`` would otherwise work.
+    """
     copy = _copy(snapshot, "keep_going.db")
     errors = []
-    con = sqlite3.connect(copy, isolation_level=None)
+    con = open_writer(copy)
+    sandbox = Sandbox()
+    con.set_authorizer(sandbox)
     try:
-        for n, stmt in enumerate(split_statements(sql), start=1):
+        for stmt in check_script(sql, "keep-going"):
+            sandbox.statement_number = stmt.number
             try:
-                con.execute(stmt)
+                con.execute(stmt.text)
             except sqlite3.Error as exc:
-                errors.append({"statement_number": n, "message": str(exc)})
+                errors.append({"statement_number": stmt.number, "message": str(exc)})
     finally:
         con.close()
     return {"errors": errors, "verification": verify(snapshot, copy, renames=renames)}
