@@ -21,13 +21,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import duckdb
 
 from wfhist.exceptions import ExtensionError, SchemaError, UsageError
-from wfhist.read import (
-    REQUIRED_COLUMNS,
-    SourceInfo,
-    _mapping_name,
-    packaged_extension,
-    sql_literal,
-)
+from wfhist.read.extensions import packaged_extension, sql_literal
+from wfhist.read.sources import REQUIRED_COLUMNS, SourceInfo, mapping_name
 from wfhist.schema import TABLE, classify_columns, quote_ident
 
 PIP_PACKAGE = "duckdb-extension-postgres-scanner"
@@ -145,7 +140,7 @@ def attach_postgres(con: duckdb.DuckDBPyConnection, dsn: str, alias: str) -> Sou
         alias=alias,
         columns=[(n, str(t), str(duck_types.get(n, ""))) for n, t in declared],
         state=classify_columns(names),
-        mapping=_mapping_name(names),
+        mapping=mapping_name(names),
         has_scoring_version="scoring_version" in names,
         label=dsn_label(dsn),
         kind="postgres",

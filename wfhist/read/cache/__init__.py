@@ -1,0 +1,1 @@
+"""What the reader keeps between runs: dirty-value profiles and snapshot files."""
