@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,10 +17,13 @@ import pytest
 from conftest import FIXTURES, MIGRATIONS
 
 from wfhist import migrate as migrate_mod
-from wfhist.backup import content_hash, migration_lock
+from wfhist.backup import content_hash
 from wfhist.cli import main
 from wfhist.exceptions import LockedError, MigrationError, SchemaError, UsageError
-from wfhist.migrate import HISTORY_TABLE, migrate, status
+from wfhist.lock import migration_lock
+from wfhist.migrate import MigrationFailed, migrate
+from wfhist.migrations import HISTORY_TABLE
+from wfhist.status import status
 
 ROOT = MIGRATIONS.parent
 
@@ -100,7 +102,7 @@ def test_migrate_sample_backup_record_noop_and_rollback(sample_db: Path) -> None
     assert sorted(result.backup.path.parent.iterdir()) == backups
 
     # rollback restores a file whose content hash equals the backup's
-    from wfhist.backup import rollback
+    from wfhist.rollback import rollback
 
     rollback(sample_db, result.backup.path)
     assert content_hash(sample_db) == content_hash(result.backup.path) == original
@@ -200,14 +202,16 @@ def test_syntax_error_in_third_statement_leaves_the_file_unchanged(
     assert not _q(sample_db, "SELECT 1 FROM sqlite_schema WHERE name = ?", (HISTORY_TABLE,))
 
 
-def test_error_after_good_migrations_keeps_them_and_names_the_version(
+def test_error_after_good_migrations_rolls_back_all_of_them(
     sample_db: Path, tmp_path: Path
 ) -> None:
+    """All pending migrations share one transaction: all applied and verified, or none."""
     d = _migrations_dir(tmp_path, M006, extra={"007_bad.sql": "SELECT nope FROM nowhere;"})
-    with pytest.raises(MigrationError, match=r"007_bad\.sql.*stays at version 006"):
+    before = content_hash(sample_db)
+    with pytest.raises(MigrationFailed, match=r"007_bad\.sql.*unchanged at version 005"):
         migrate(sample_db, migrations_dir=d)
-    assert [v for v, _, _ in _history(sample_db)] == [5, 6]
-    assert status(sample_db, d).pending[0].version == 7
+    assert content_hash(sample_db) == before
+    assert [m.version for m in status(sample_db, d).pending] == [6, 7]
 
 
 def test_transaction_control_in_a_migration_is_refused_before_anything_runs(
@@ -217,7 +221,8 @@ def test_transaction_control_in_a_migration_is_refused_before_anything_runs(
         tmp_path, extra={"006_txn.sql": "BEGIN;\nALTER TABLE workflow_history ADD x;\nCOMMIT;\n"}
     )
     before = content_hash(sample_db)
-    with pytest.raises(MigrationError, match=r"006_txn\.sql: statement 1 controls the transaction"):
+    refused = r"006_txn\.sql: statement 1 .*refused: BEGIN controls the transaction"
+    with pytest.raises(MigrationError, match=refused):
         migrate(sample_db, migrations_dir=d)
     assert content_hash(sample_db) == before
 
@@ -250,7 +255,9 @@ def test_missing_applied_migration_is_refused_and_status_shows_it(
         migrate(sample_db, migrations_dir=d)
 
 
-def test_a_migration_that_loses_data_is_restored_and_named(sample_db: Path, tmp_path: Path) -> None:
+def test_a_migration_that_loses_data_is_rolled_back_and_named(
+    sample_db: Path, tmp_path: Path
+) -> None:
     d = _migrations_dir(
         tmp_path,
         M006,
@@ -262,13 +269,14 @@ def test_a_migration_that_loses_data_is_restored_and_named(sample_db: Path, tmp_
         migrate(sample_db, migrations_dir=d)
     message = str(info.value)
     assert "verification FAILED" in message and "workflow_history.nl_input (" in message
-    assert "back at version 006" in message
-    outcome = info.value.result  # type: ignore[attr-defined]
-    assert outcome.restored and outcome.verdict == "FAIL" and outcome.to_version == 6
-    assert outcome.verification["columns_dropped"][0]["column"] == "nl_input"
+    assert "unchanged at version 006" in message and "nothing was lost" in message
+    assert isinstance(info.value, MigrationFailed)
+    outcome = info.value.result
+    assert not outcome.committed and outcome.verdict == "FAIL" and outcome.to_version == 6
+    assert outcome.verification is not None
+    assert outcome.verification.columns_dropped[0]["column"] == "nl_input"
     assert content_hash(sample_db) == at_6
-    aside = list(sample_db.parent.glob("workflow_history.db.before-rollback-*"))
-    assert len(aside) == 1 and "nl_input" not in _columns(aside[0])
+    assert not list(sample_db.parent.glob("workflow_history.db.before-rollback-*"))  # no restore
 
 
 # --- the historic 005, given to migrate -------------------------------------------------
@@ -306,7 +314,7 @@ def test_historic_005_restricted_variant_is_caught_and_restored(
     assert "50 columns would have been lost" in message
     for column in ("created_at", "model_used", "actual_cost_total", "workflow_id", "id"):
         assert f"workflow_history.{column} (" in message
-    assert "was restored" in message
+    assert "rolled back" in message
     assert content_hash(sample_db) == at_7
     assert [v for v, _, _ in _history(sample_db)] == [5, 6, 7]
 
@@ -366,15 +374,18 @@ def _wait_for(lines: queue.Queue, needle: str, timeout: float = 20) -> None:
 
 
 def test_second_concurrent_migrate_refuses_at_once(sample_db: Path, tmp_path: Path) -> None:
-    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=3_000_000)
+    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=20_000_000)
     first, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
         _wait_for(lines, "statement 1/")
         with pytest.raises(LockedError):
-            migrate(sample_db, migrations_dir=d)
+            migrate(sample_db, migrations_dir=d, busy_timeout=0.3)
         started = time.monotonic()
         second = subprocess.run(
-            [sys.executable, "-m", "wfhist.cli", "migrate", str(sample_db), "--migrations", str(d)],
+            [
+                *(sys.executable, "-m", "wfhist.cli", "migrate", str(sample_db)),
+                *("--migrations", str(d), "--busy-timeout", "0.5"),
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -383,38 +394,11 @@ def test_second_concurrent_migrate_refuses_at_once(sample_db: Path, tmp_path: Pa
         assert time.monotonic() - started < 10
         assert second.returncode == LockedError.exit_code
         assert "another wfhist migrate/rollback is running" in second.stderr
+        assert "waiting for the wfhist lock held by pid" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 2  # the waiting line and the error
     finally:
         assert first.wait(timeout=60) == 0
     assert [v for v, _, _ in _history(sample_db)] == [5, 6]
-
-
-def test_kill_9_mid_migration_leaves_the_file_as_before_or_migrated(
-    sample_db: Path, tmp_path: Path
-) -> None:
-    d = _slow_dir(tmp_path)
-    before = content_hash(sample_db)
-    proc, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
-    try:
-        _wait_for(lines, "statement 3/4")
-        time.sleep(0.3)
-        wal = Path(str(sample_db) + "-wal")
-        assert wal.stat().st_size > 5_000_000  # uncommitted pages are on disk: a real mid-write
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
-    assert _q(sample_db, "PRAGMA integrity_check") == [("ok",)]
-    if content_hash(sample_db) == before:
-        state = "as before"
-    else:  # the only other acceptable outcome: the migration committed completely
-        assert "slow_marker" in _columns(sample_db)
-        assert _q(sample_db, "PRAGMA user_version") == [(6,)]
-        state = "migrated"
-    assert state == "as before"  # killed during statement 3 of 4: nothing may have stuck
-    # the kernel released the lock with the process: the next run works and completes
-    result = migrate(sample_db, migrations_dir=d)
-    assert result.applied == [6] and result.verdict == "PASS"
-    assert _q(sample_db, "SELECT DISTINCT slow_marker FROM workflow_history") == [("migrated",)]
 
 
 WRITER = """\
@@ -460,7 +444,7 @@ def test_writer_keeps_writing_through_backup_and_migrate(sample_db: Path, tmp_pa
     written = committed.read_text().split()
     have = {r[0] for r in _q(sample_db, "SELECT adw_id FROM workflow_history")}
     assert not [a for a in written if a not in have]  # every committed row is present
-    assert result.verdict == "PASS" and not result.restored
+    assert result.verdict == "PASS" and result.committed
     assert result.backup is not None
     in_backup = {r[0] for r in _q(result.backup.path, "SELECT adw_id FROM workflow_history")}
     assert any(a in in_backup for a in written)  # the writer wrote before the backup snapshot
@@ -486,5 +470,8 @@ def test_cli_migrate_status_and_exit_codes(sample_db: Path, capsys) -> None:
     assert main(["migrate", str(sample_db), "--to", "x"]) == 2
     assert main(["migrate", str(sample_db.parent / "missing.db")]) == 2
     with migration_lock(sample_db):
-        assert main(["migrate", str(sample_db), "--to", "8"]) == LockedError.exit_code
+        assert (
+            main(["migrate", str(sample_db), "--to", "8", "--busy-timeout", "0.2"])
+            == LockedError.exit_code
+        )
     assert os.path.exists(str(sample_db) + ".wfhist-lock")

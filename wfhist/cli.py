@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -88,6 +89,16 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 # --- migrate / status / backup / rollback ------------------------------------
 
 
+def _add_busy_timeout(p: argparse.ArgumentParser) -> None:
+    """``--busy-timeout S``: how long to wait for another process's lock (main() applies it)."""
+    p.add_argument(
+        "--busy-timeout",
+        type=float,
+        metavar="S",
+        help="seconds to wait for a lock held by another process (default 30), then exit 2",
+    )
+
+
 def _progress(message: str) -> None:
     """Progress of long work goes to stderr, so stdout stays the result."""
     print(message, file=sys.stderr, flush=True)
@@ -101,6 +112,13 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", type=int, help="target version (needed for opt-in migrations, e.g. 8)")
     p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
     p.add_argument("--backup-dir", help="verified backup directory (default: <db dir>/backups/)")
+    p.add_argument(
+        "--max-lock-seconds",
+        type=float,
+        metavar="S",
+        help="roll back if the write lock would be held longer (writers wait meanwhile)",
+    )
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_migrate)
 
 
@@ -112,7 +130,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         to=args.to,
         migrations_dir=args.migrations,
         backup_dir=args.backup_dir,
-        report=_progress,
+        max_lock_seconds=args.max_lock_seconds,
     )
     print(format_migrate(result))
     return 0
@@ -123,11 +141,12 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
     p.add_argument("db", help="SQLite file (opened read-only)")
     p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_status)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wfhist.migrate import format_status, status
+    from wfhist.status import format_status, status
 
     result = status(args.db, migrations_dir=args.migrations)
     if args.json:
@@ -387,6 +406,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.Handler):
+    """Prints each progress record as one plain line on the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr, flush=True)
+
+
+def _install_progress_handler() -> None:
+    """Show wfhist's INFO log records (progress of long work) on stderr; stdout stays the result."""
+    logger = logging.getLogger("wfhist")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -394,6 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        if getattr(args, "busy_timeout", None) is not None:
+            if not args.busy_timeout >= 0:
+                raise UsageError("--busy-timeout: give a number of seconds, 0 or more")
+            from wfhist import files
+
+            files.BUSY_TIMEOUT_S = args.busy_timeout
+        _install_progress_handler()
         return int(args.func(args))
     except WfhistError as exc:
         print(f"wfhist: error: {exc}", file=sys.stderr)

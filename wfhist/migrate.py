@@ -1,322 +1,72 @@
-"""Apply numbered SQL migrations so that no data can be lost, and say where a file stands.
+"""Apply numbered SQL migrations so that no committed write and no value can be lost.
 
-Every run: validate the migration files, take the migration lock, write a
-verified backup, apply each pending migration in its own ``BEGIN IMMEDIATE`` …
-``COMMIT`` (its record in ``wfhist_migrations`` and ``PRAGMA user_version`` go in
-the same transaction, so a crash leaves the file at a recorded version, never
-between two), then verify the result value by value against the backup. A FAIL
-verdict restores the backup at once. Files that predate the runner are
-recognised by their shape and recorded as a baseline.
+One run: check the migration files → take the wfhist lock → decide what is
+pending from the file's own records → write a verified backup (the safety net)
+→ in ONE write transaction (``BEGIN IMMEDIATE``): attach the file's state at
+that moment as ``before``, run every pending migration, record each in
+``wfhist_migrations`` and ``PRAGMA user_version``, and verify the result value
+by value against ``before`` → COMMIT only on PASS/WARN, ROLLBACK on FAIL.
+
+Why one transaction for apply *and* verify: the service may keep writing. Any
+row it committed before the write lock is in ``before`` and is compared; none
+can be committed while the lock is held; so a FAIL is a plain ROLLBACK (no
+restore, no race with a writer) and a run interrupted at any point (kill -9,
+Ctrl-C, power loss) leaves the file unmigrated. ``PRAGMA cache_spill=OFF``
+keeps the migrated pages in memory, so in rollback-journal mode the database
+file holds the pre-migration bytes until COMMIT and ``before`` can read it
+through an ``immutable`` attach; in WAL mode uncommitted pages are invisible
+to the ``mode=ro`` attach anyway. All pending migrations share the one
+transaction: the file moves from its version to the target, verified, or not
+at all.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
-import re
+import logging
+import signal
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wfhist import __version__
-from wfhist.backup import (
-    BUSY_TIMEOUT_S,
-    BackupResult,
-    Report,
-    _quiet,
-    backup,
-    migration_lock,
-    open_readonly,
-    restore,
-)
+from wfhist import __version__, adopt, files
+from wfhist.backup import BackupResult, backup
 from wfhist.exceptions import MigrationError, SchemaError, UsageError
-from wfhist.schema import TABLE, check_schema, classify_columns, column_names
-from wfhist.sqlscript import read_script, renames_in_sql, run_script, split_statements
+from wfhist.lock import migration_lock
+from wfhist.migrations import (
+    HISTORY_DDL,
+    HISTORY_TABLE,
+    Migration,
+    baseline_for,
+    discover,
+    read_history,
+    resolve_migrations_dir,
+)
+from wfhist.schema import TABLE, column_names
+from wfhist.sqlscript import Sandbox, check_script
+from wfhist.verify import VerifyResult, verify_connection
 
-#: The migrations shipped with wfhist (``<repo>/migrations``).
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-HISTORY_TABLE = "wfhist_migrations"
-HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    sha256 TEXT,
-    applied_at TEXT NOT NULL,
-    duration_ms INTEGER,
-    wfhist_version TEXT,
-    kind TEXT NOT NULL CHECK (kind IN ('baseline', 'applied')),
-    renames TEXT
-)"""
+log = logging.getLogger("wfhist.migrate")
 
-#: Shapes of files that predate the runner, and the version they are equivalent to.
-BASELINES = {
-    "pre-006": (5, "005-equivalent baseline: everything before 006"),
-    "post-006": (6, "006-equivalent baseline: scoring_version already present"),
-}
 #: ``ALTER TABLE … RENAME COLUMN`` exists from this SQLite version on.
 RENAME_COLUMN_SQLITE = (3, 25, 0)
-
-_FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w\-]*)\.sql$")
-_OPT_IN = re.compile(r"^--\s*wfhist-opt-in:\s*(?P<reason>.*)$", re.MULTILINE)
-_TXN_CONTROL = re.compile(r"^(BEGIN|COMMIT|END|ROLLBACK(?!\s+TO)|VACUUM)\b", re.IGNORECASE)
+#: Schema name of the pre-migration state inside the migration's transaction.
+BEFORE = "before"
 
 
-@dataclass(frozen=True)
-class Migration:
-    """One migration file: its number, text and checksum."""
-
-    version: int
-    path: Path
-    sql: str
-    sha256: str
-    opt_in: str | None = None  # why it is applied only with an explicit --to
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def renames(self) -> dict[str, dict[str, str]]:
-        return renames_in_sql(self.sql)
-
-
-@dataclass(frozen=True)
-class Applied:
-    """One row of ``wfhist_migrations``."""
-
-    version: int
-    name: str
-    sha256: str | None
-    applied_at: str
-    duration_ms: int | None
-    wfhist_version: str | None
-    kind: str
-    renames: str | None
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def resolve_migrations_dir(migrations_dir: str | Path | None) -> Path:
-    path = Path(migrations_dir) if migrations_dir is not None else MIGRATIONS_DIR
-    if not path.is_dir():
-        raise UsageError(f"{path}: migrations directory not found; pass --migrations DIR")
-    return path
-
-
-def discover(migrations_dir: str | Path | None = None) -> list[Migration]:
-    """The migration files of a directory, by version, checked before anything runs.
-
-    A ``.sql`` file must be named ``NNN_description.sql``; two files may not
-    share a number; a file may not contain its own ``BEGIN``/``COMMIT`` (the
-    runner owns the transaction) or ``VACUUM`` (impossible inside one).
-    """
-    directory = resolve_migrations_dir(migrations_dir)
-    found: dict[int, Migration] = {}
-    for path in sorted(directory.glob("*.sql")):
-        m = _FILE_NAME.match(path.name)
-        if not m:
-            raise MigrationError(
-                f"{path}: migration files must be named NNN_description.sql; rename it"
-            )
-        version = int(m.group("version"))
-        if version in found:
-            raise MigrationError(
-                f"{path}: version {version} is also used by {found[version].name}; renumber one"
-            )
-        sql = read_script(path)
-        for n, stmt in enumerate(split_statements(sql), start=1):
-            if _TXN_CONTROL.match(_strip_comments(stmt)):
-                raise MigrationError(
-                    f"{path}: statement {n} controls the transaction "
-                    f"({stmt.split()[0].upper()}); remove it, the runner wraps each migration "
-                    "in its own transaction"
-                )
-        opt_in = _OPT_IN.search(sql)
-        found[version] = Migration(
-            version=version,
-            path=path,
-            sql=sql,
-            sha256=_sha256(path),
-            opt_in=opt_in.group("reason").strip() if opt_in else None,
-        )
-    return [found[v] for v in sorted(found)]
-
-
-def _strip_comments(stmt: str) -> str:
-    text = re.sub(r"/\*.*?\*/", " ", stmt, flags=re.DOTALL)
-    return re.sub(r"--[^\n]*", " ", text).strip()
-
-
-# --- where a file stands --------------------------------------------------------
-
-
-def _history(con: sqlite3.Connection) -> list[Applied] | None:
-    """The runner's records, or None when the file has never been migrated by wfhist."""
-    exists = con.execute(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (HISTORY_TABLE,)
-    ).fetchone()
-    if not exists:
-        return None
-    rows = con.execute(
-        "SELECT version, name, sha256, applied_at, duration_ms, wfhist_version, kind, renames "
-        f"FROM {HISTORY_TABLE} ORDER BY version"
-    ).fetchall()
-    return [Applied(*r) for r in rows]
-
-
-@dataclass
-class MigrationStatus:
-    """One line of ``status``: a migration and where it stands in this file."""
-
-    version: int
-    name: str
-    state: str  # baseline | applied | pending
-    checksum: str  # ok | changed | missing | - (baseline, pending)
-    applied_at: str | None = None
-    opt_in: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-@dataclass
-class StatusResult:
-    """What ``wfhist status`` knows about a file."""
-
-    db: Path
-    migrations_dir: Path
-    current_version: int | None
-    user_version: int
-    shape: str
-    recorded: bool  # False: no wfhist_migrations yet; the baseline is what it would record
-    migrations: list[MigrationStatus] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def pending(self) -> list[MigrationStatus]:
-        return [m for m in self.migrations if m.state == "pending"]
-
-    @property
-    def drifted(self) -> list[MigrationStatus]:
-        return [m for m in self.migrations if m.checksum in ("changed", "missing")]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "db": str(self.db),
-            "migrations_dir": str(self.migrations_dir),
-            "current_version": self.current_version,
-            "user_version": self.user_version,
-            "shape": self.shape,
-            "recorded": self.recorded,
-            "migrations": [m.to_dict() for m in self.migrations],
-            "notes": self.notes,
-        }
-
-
-def _baseline_for(db: Path, names: list[str]) -> tuple[int, str]:
-    """The baseline a never-migrated file gets from its shape, or a refusal listing differences."""
-    shape = classify_columns(names)
-    if shape in BASELINES:
-        return BASELINES[shape]
-    if shape == "renamed":
-        raise SchemaError(
-            f"{db}: temporal columns are already renamed but the file has no {HISTORY_TABLE}; "
-            "it was changed by hand, so wfhist cannot tell which migrations it has"
-        )
-    check_schema(db)  # raises SchemaError listing missing and extra columns
-    raise SchemaError(f"{db}: {TABLE} has a shape wfhist does not know")  # pragma: no cover
-
-
-def status(db: str | Path, migrations_dir: str | Path | None = None) -> StatusResult:
-    """Current version, applied migrations with checksum ok/changed/missing, and pending ones.
-
-    Read-only: the file is opened with ``mode=ro``.
-    """
-    db = Path(db).resolve()
-    migrations = discover(migrations_dir)
-    con = open_readonly(db)
-    try:
-        names = column_names(con)
-        if not names:
-            raise SchemaError(f"{db}: no table {TABLE!r}; is this a workflow history database?")
-        user_version = con.execute("PRAGMA user_version").fetchone()[0]
-        history = _history(con)
-    finally:
-        con.close()
-    result = StatusResult(
-        db=db,
-        migrations_dir=resolve_migrations_dir(migrations_dir),
-        current_version=None,
-        user_version=user_version,
-        shape=classify_columns(names),
-        recorded=history is not None and bool(history),
-    )
-    if not history:
-        version, name = _baseline_for(db, names)
-        result.notes.append(
-            f"no {HISTORY_TABLE} yet: the first migrate records baseline {version:03d} ({name})"
-        )
-        history = [Applied(version, name, None, "", None, None, "baseline", None)]
-    by_file = {m.version: m for m in migrations}
-    for rec in history:
-        if rec.kind == "baseline":
-            checksum = "-"
-        elif rec.version not in by_file:
-            checksum = "missing"
-        else:
-            checksum = "ok" if by_file[rec.version].sha256 == rec.sha256 else "changed"
-        result.migrations.append(
-            MigrationStatus(rec.version, rec.name, rec.kind, checksum, rec.applied_at or None)
-        )
-    current = max(r.version for r in history)
-    result.current_version = current if result.recorded else None
-    applied_versions = {r.version for r in history}
-    baseline = min(r.version for r in history if r.kind == "baseline") if history else 0
-    for m in migrations:
-        if m.version in applied_versions or m.version <= baseline:
-            continue
-        state = "pending" if m.version > current else "skipped"
-        result.migrations.append(MigrationStatus(m.version, m.name, state, "-", opt_in=m.opt_in))
-    result.migrations.sort(key=lambda s: s.version)
-    if result.recorded and user_version != current:
-        result.notes.append(
-            f"PRAGMA user_version is {user_version} but {HISTORY_TABLE} says {current}: "
-            "something else changed it"
-        )
-    return result
-
-
-def format_status(result: StatusResult) -> str:
-    """The human table ``wfhist status`` prints."""
-    version = (
-        f"{result.current_version:03d}" if result.current_version is not None else "none recorded"
-    )
-    lines = [
-        f"{result.db}",
-        f"  version: {version} (user_version {result.user_version}, shape {result.shape})",
-        f"  migrations: {result.migrations_dir}",
-    ]
-    for m in result.migrations:
-        extra = ", ".join(
-            ([f"checksum {m.checksum}"] if m.state == "applied" else [])
-            + ([f"applied {m.applied_at}"] if m.applied_at else [])
-        )
-        if m.opt_in and m.state == "pending":
-            extra = f"opt-in, run with --to {m.version}: {m.opt_in}"
-        lines.append(f"  {m.version:03d}  {m.state:<8} {m.name}  {extra}".rstrip())
-    lines += [f"  note: {n}" for n in result.notes]
-    return "\n".join(lines)
-
-
-# --- migrate ---------------------------------------------------------------------
+class _Stopped(MigrationError):
+    """Raised inside the transaction when Ctrl-C stopped it (becomes MigrationInterrupted)."""
 
 
 @dataclass
 class MigrateResult:
-    """What a run did: backup, versions applied, verification, and whether it restored."""
+    """What a run did: backup, versions applied, verification, how long writers waited."""
 
     db: Path
     from_version: int
@@ -324,14 +74,16 @@ class MigrateResult:
     applied: list[int] = field(default_factory=list)
     baseline: int | None = None
     backup: BackupResult | None = None
-    verdict: str | None = None  # PASS / FAIL / None when nothing ran
-    verification: dict[str, Any] | None = None
-    restored: bool = False
+    verdict: str | None = None  # PASS / WARN / FAIL / None when nothing ran
+    verification: VerifyResult | None = None
+    lock_seconds: float | None = None  # how long the service's writers had to wait
+    journal_mode: str | None = None
+    committed: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
-        return not self.applied
+        return not self.applied and self.verdict is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -342,71 +94,81 @@ class MigrateResult:
             "baseline": self.baseline,
             "backup": self.backup.to_dict() if self.backup else None,
             "verdict": self.verdict,
-            "verification": self.verification,
-            "restored": self.restored,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "lock_seconds": self.lock_seconds,
+            "journal_mode": self.journal_mode,
+            "committed": self.committed,
             "notes": self.notes,
         }
 
 
 @dataclass
 class _Plan:
-    """What a run will do, decided under the lock from the file's own records."""
+    """What a run will do, decided from the file's own records."""
 
     current: int
-    baseline: tuple[int, str] | None  # to record in the first transaction
+    baseline: tuple[int, str] | None  # to record in the transaction
     pending: list[Migration]
     held_back: list[Migration]  # opt-in migrations not reached by --to
 
 
-def _plan(db: Path, migrations: list[Migration], to: int | None, migrations_dir: Path) -> _Plan:
-    """Decide the pending migrations; refuse drifted, missing or out-of-order files."""
-    con = open_readonly(db)
-    try:
-        names = column_names(con)
-        if not names:
-            raise SchemaError(f"{db}: no table {TABLE!r}; is this a workflow history database?")
-        history = _history(con)
-    finally:
-        con.close()
+def _check_history(db: Path, con: sqlite3.Connection, migrations: list[Migration], where: Path):
+    """The recorded history, refusing drifted, missing or skipped migration files."""
+    history = read_history(con)
+    if not history:
+        return None
     by_file = {m.version: m for m in migrations}
+    for rec in history:
+        if rec.kind == "baseline":
+            continue
+        m = by_file.get(rec.version)
+        if m is None:
+            raise MigrationError(
+                f"{db}: applied migration {rec.version:03d} ({rec.name}) is missing from "
+                f"{where}; restore that file before migrating"
+            )
+        if m.sha256 != rec.sha256:
+            raise MigrationError(
+                f"{m.path}: migration {rec.version:03d} was changed after it was applied "
+                f"(sha256 {rec.sha256[:12] if rec.sha256 else '-'}… recorded, "
+                f"{m.sha256[:12]}… now); restore the applied text and put changes in a "
+                "new migration"
+            )
+    current = max(r.version for r in history)
+    floor = min(r.version for r in history)
+    done = {r.version for r in history}
+    skipped = [m for m in migrations if floor < m.version < current and m.version not in done]
+    if skipped:
+        raise MigrationError(
+            f"{skipped[0].path}: version {skipped[0].version:03d} is below the applied "
+            f"version {current:03d} but was never applied; give it a number above {current:03d}"
+        )
+    return history
+
+
+def _plan(
+    db: Path, con: sqlite3.Connection, migrations: list[Migration], to: int | None, where: Path
+) -> _Plan:
+    """Decide the pending migrations from what ``con`` reads of the file's records."""
+    names = column_names(con)
+    if not names:
+        raise SchemaError(f"{db}: no table {TABLE!r}; is this a workflow history database?")
+    migrations = adopt.with_repairs(db, con, migrations, to)  # 008 -> repair of a partial 005
+    history = _check_history(db, con, migrations, where)
     baseline = None
     if history:
-        for rec in history:
-            if rec.kind == "baseline":
-                continue
-            m = by_file.get(rec.version)
-            if m is None:
-                raise MigrationError(
-                    f"{db}: applied migration {rec.version:03d} ({rec.name}) is missing from "
-                    f"{migrations_dir}; restore that file before migrating"
-                )
-            if m.sha256 != rec.sha256:
-                raise MigrationError(
-                    f"{m.path}: migration {rec.version:03d} was changed after it was applied "
-                    f"(sha256 {rec.sha256[:12] if rec.sha256 else '-'}… recorded, "
-                    f"{m.sha256[:12]}… now); restore the applied text and put changes in a "
-                    "new migration"
-                )
         current = max(r.version for r in history)
-        floor = min(r.version for r in history)
-        done = {r.version for r in history}
-        skipped = [m for m in migrations if floor < m.version < current and m.version not in done]
-        if skipped:
-            raise MigrationError(
-                f"{skipped[0].path}: version {skipped[0].version:03d} is below the applied "
-                f"version {current:03d} but was never applied; give it a number above "
-                f"{current:03d}"
-            )
     else:
-        baseline = _baseline_for(db, names)
+        baseline = baseline_for(db, names)
         current = baseline[0]
+    by_file = {m.version: m for m in migrations}
     if to is not None and to < current:
         raise MigrationError(
             f"{db}: is at version {current:03d}, above --to {to}; migrations only go forward, "
             "use 'wfhist rollback DB --backup PATH' to return to an earlier backup"
         )
     if to is not None and to > current and to not in by_file:
-        raise UsageError(f"--to {to}: no migration {to:03d} in {migrations_dir}")
+        raise UsageError(f"--to {to}: no migration {to:03d} in {where}")
     pending: list[Migration] = []
     held_back: list[Migration] = []
     for m in migrations:
@@ -433,136 +195,6 @@ def _check_sqlite_supports(pending: list[Migration]) -> None:
             )
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _record(
-    con: sqlite3.Connection, m: Migration, duration_ms: int, baseline: tuple[int, str] | None
-) -> None:
-    """Write the history rows and user_version inside the migration's open transaction."""
-    con.execute(HISTORY_DDL)
-    if baseline is not None:
-        con.execute(
-            f"INSERT INTO {HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
-            "wfhist_version, kind, renames) VALUES (?, ?, NULL, ?, NULL, ?, 'baseline', NULL)",
-            (baseline[0], baseline[1], _now_iso(), __version__),
-        )
-    renames = m.renames()
-    con.execute(
-        f"INSERT INTO {HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
-        "wfhist_version, kind, renames) VALUES (?, ?, ?, ?, ?, ?, 'applied', ?)",
-        (
-            m.version,
-            m.name,
-            m.sha256,
-            _now_iso(),
-            duration_ms,
-            __version__,
-            json.dumps(renames, sort_keys=True) if renames else None,
-        ),
-    )
-    con.execute(f"PRAGMA user_version = {int(m.version)}")
-
-
-def apply_one(
-    db: Path,
-    m: Migration,
-    *,
-    baseline: tuple[int, str] | None = None,
-    report: Report = _quiet,
-) -> int:
-    """Apply one migration and its record in one transaction; return its duration in ms.
-
-    ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the busy
-    timeout for a writer's transaction to finish), so the service's inserts
-    queue behind the migration instead of failing, and land in the new schema.
-    """
-    con = sqlite3.connect(db, isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    try:
-        total = len(split_statements(m.sql))
-
-        def progress(n: int, stmt: str) -> None:
-            text = " ".join(_strip_comments(stmt).split())[:70]
-            report(f"migrate: {m.name} statement {n}/{total}: {text}")
-
-        started = time.monotonic()
-        run_script(con, m.sql, source=str(m.path), on_statement=progress, end="open")
-        try:
-            _record(con, m, round((time.monotonic() - started) * 1000), baseline)
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        return round((time.monotonic() - started) * 1000)
-    finally:
-        con.close()
-
-
-def migrate(
-    db: str | Path,
-    *,
-    to: int | None = None,
-    migrations_dir: str | Path | None = None,
-    backup_dir: str | Path | None = None,
-    report: Report = _quiet,
-) -> MigrateResult:
-    """Bring ``db`` to version ``to`` (default: the last migration before any opt-in one).
-
-    Order: check the migration files → take the lock (a second run refuses at
-    once) → decide what is pending from the file's own records, refusing changed
-    or missing files → verified backup → each migration in its own transaction →
-    verify the result against the backup, restoring the backup on FAIL. With
-    nothing pending it writes nothing, not even a backup.
-    """
-    db = Path(db).resolve()
-    if not db.is_file():
-        raise UsageError(f"{db}: no such database file; check the path")
-    directory = resolve_migrations_dir(migrations_dir)
-    migrations = discover(directory)
-    with migration_lock(db):
-        plan = _plan(db, migrations, to, directory)
-        result = MigrateResult(db=db, from_version=plan.current, to_version=plan.current)
-        held = ", ".join(f"{m.version:03d}" for m in plan.held_back)
-        if held and to is None:
-            result.notes.append(f"opt-in migration(s) {held} not applied: use --to to apply them")
-        if not plan.pending:
-            report(f"migrate: {db.name} is up to date at version {plan.current:03d}")
-            return result
-        _check_sqlite_supports(plan.pending)
-        if plan.baseline:
-            result.baseline = plan.baseline[0]
-            report(f"migrate: no history yet; recording baseline {plan.baseline[1]}")
-        result.backup = backup(db, backup_dir, report=report)
-        report(f"migrate: backup {result.backup.path} verified")
-        baseline = plan.baseline
-        failure: MigrationError | None = None
-        for m in plan.pending:
-            report(f"migrate: applying {m.name}")
-            try:
-                ms = apply_one(db, m, baseline=baseline, report=report)
-            except MigrationError as exc:
-                failure = exc
-                break
-            baseline = None
-            result.applied.append(m.version)
-            result.to_version = m.version
-            report(f"migrate: {m.name} applied in {ms} ms")
-        if result.applied:
-            _verify_or_restore(result, plan.pending, report)
-        else:
-            result.notes.append("nothing was applied; the backup was not needed")
-        if failure is not None:
-            at = f"version {result.to_version:03d}"
-            if result.applied:
-                at += f" (applied and verified in this run: {_versions(result.applied)})"
-            err = MigrationError(f"{failure}; the database stays at {at}")
-            err.result = result  # type: ignore[attr-defined]
-            raise err from failure
-    return result
-
-
 def _versions(versions: list[int]) -> str:
     return ", ".join(f"{v:03d}" for v in versions)
 
@@ -579,61 +211,253 @@ def _combined_renames(migrations: list[Migration]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _verify_or_restore(result: MigrateResult, pending: list[Migration], report: Report) -> None:
-    """Verify the migrated file against the backup; on FAIL restore it and raise."""
-    assert result.backup is not None
-    applied = [m for m in pending if m.version in result.applied]
-    renames = _combined_renames(applied)
-    report("migrate: verifying the migrated file against the backup")
-    verdict, details, summary = run_verification(result.backup.path, result.db, renames)
-    result.verdict = verdict
-    result.verification = details
-    if verdict != "FAIL":
-        report(f"migrate: verification {verdict}")
-        return
-    report("migrate: verification FAILED; restoring the backup")
-    restored = restore(result.db, result.backup.path, report=report)
-    result.restored = True
-    result.to_version = result.from_version
-    names = ", ".join(m.name for m in applied)
-    err = MigrationError(
-        f"verification FAILED after {names}: {summary}; nothing was lost: the backup "
-        f"{result.backup.path.name} was restored, the file is back at version "
-        f"{result.from_version:03d} (the migrated content is kept in {restored.kept_aside.name})"
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _record(
+    con: sqlite3.Connection, m: Migration, duration_ms: int, baseline: tuple[int, str] | None
+) -> None:
+    """Write the history rows and user_version inside the open transaction."""
+    con.execute(HISTORY_DDL)
+    if baseline is not None:
+        con.execute(
+            f"INSERT INTO main.{HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+            "wfhist_version, kind, renames) VALUES (?, ?, NULL, ?, NULL, ?, 'baseline', NULL)",
+            (baseline[0], baseline[1], _now_iso(), __version__),
+        )
+    renames = m.renames()
+    con.execute(
+        f"INSERT INTO main.{HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+        "wfhist_version, kind, renames) VALUES (?, ?, ?, ?, ?, ?, 'applied', ?)",
+        (
+            m.version,
+            m.name,
+            m.sha256,
+            _now_iso(),
+            duration_ms,
+            __version__,
+            json.dumps(renames, sort_keys=True) if renames else None,
+        ),
     )
-    err.result = result  # type: ignore[attr-defined]  # backup, verification, restored=True
-    raise err
+    con.execute(f"PRAGMA main.user_version = {int(m.version)}")
 
 
-# --- verification ----------------------------------------------------------------
+def _run_migration(con: sqlite3.Connection, m: Migration) -> None:
+    """Run one migration's statements on the open transaction under plan's sandbox.
 
-
-def run_verification(
-    before: Path, after: Path, renames: dict[str, dict[str, str]]
-) -> tuple[str, dict[str, Any], str]:
-    """(verdict, full result, one-line summary of what was lost) of ``after`` against ``before``.
-
-    Uses :func:`wfhist.verify.verify` (value by value); without it, falls back to
-    integrity plus "no table lost rows", and says so in the result.
+    :class:`wfhist.sqlscript.Sandbox` denies transaction control, ATTACH/DETACH,
+    refused pragmas and writes to ``wfhist_migrations``; on top of it nothing may
+    write to the attached ``before`` state.
     """
+    texts = [s.text for s in check_script(m.sql, str(m.path))]
+    sandbox = Sandbox()
+
+    def authorizer(
+        action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
+    ) -> int:
+        if db == BEFORE and action not in (sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT):
+            sandbox.denied = f"it changes {BEFORE!r}, the runner's view of the file before"
+            return sqlite3.SQLITE_DENY
+        return sandbox(action, arg1, arg2, db, src)
+
+    con.set_authorizer(authorizer)
     try:
-        from wfhist.verify import verify
-    except ImportError:
-        return _fallback_verification(before, after, renames)
-    outcome = verify(before, after, renames=renames or None)
-    details = outcome.to_dict()
-    return outcome.verdict, details, _loss_summary(details)
+        for n, stmt in enumerate(texts, start=1):
+            sandbox.statement_number, sandbox.denied = n, None
+            text = " ".join(stmt.split())
+            log.info("migrate: %s statement %d/%d: %s", m.name, n, len(texts), text[:70])
+            try:
+                con.execute(stmt)
+            except sqlite3.Error as exc:
+                if str(exc) == "interrupted":
+                    raise  # the progress handler stopped it: Ctrl-C or the lock budget
+                why = f"not allowed: {sandbox.denied}" if sandbox.denied else str(exc)
+                raise MigrationError(
+                    f"{m.path}: statement {n} of {len(texts)} failed: {why} [{text[:120]}]"
+                ) from exc
+    finally:
+        con.set_authorizer(None)
 
 
-def _loss_summary(details: dict[str, Any]) -> str:
-    """One line naming what failed, every column that would have been lost included."""
-    checks: list[dict[str, Any]] = details.get("checks") or []
+class MigrationFailed(MigrationError):
+    """A migration failed or did not verify: rolled back, the file is unchanged."""
+
+    def __init__(self, message: str, result: MigrateResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class MigrationInterrupted(MigrationFailed):
+    """Ctrl-C during a migration: rolled back, the file is unchanged."""
+
+    exit_code = 130
+
+
+class _Guard:
+    """Stops the transaction's running statement on Ctrl-C or when the lock budget is spent.
+
+    Python runs a SIGINT handler only between bytecodes, never inside a long
+    SQLite statement; SQLite's progress handler calls back into Python every
+    few thousand VM steps, so the flag set by the handler is seen within
+    milliseconds and the statement stops with "interrupted".
+    """
+
+    def __init__(self, max_lock_seconds: float | None) -> None:
+        self.max_lock_seconds = max_lock_seconds
+        self.deadline: float | None = None
+        self.interrupted = False
+
+    def __call__(self) -> int:
+        over = self.deadline is not None and time.monotonic() > self.deadline
+        return 1 if self.interrupted or over else 0
+
+    def _on_sigint(self, _signum: int, _frame: object) -> None:
+        self.interrupted = True
+
+    @contextlib.contextmanager
+    def active(self, con: sqlite3.Connection) -> Iterator[None]:
+        if self.max_lock_seconds is not None:
+            self.deadline = time.monotonic() + self.max_lock_seconds
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if main_thread else None
+        con.set_progress_handler(self, 10_000)
+        try:
+            yield
+        finally:
+            con.set_progress_handler(None, 0)
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+
+    def check(self, exc: BaseException | None = None) -> None:
+        """Raise the right error when the guard stopped (or should stop) the work."""
+        if self.interrupted:
+            raise _Stopped("interrupted (Ctrl-C)") from exc
+        if self() or (exc is not None and "interrupted" in str(exc)):
+            raise MigrationError(
+                f"the migration held the write lock longer than --max-lock-seconds "
+                f"{self.max_lock_seconds:g}"
+            ) from exc
+
+
+def _in_transaction(
+    con: sqlite3.Connection,
+    db: Path,
+    plan: _Plan,
+    to: int | None,
+    migrations: list[Migration],
+    where: Path,
+    result: MigrateResult,
+    guard: _Guard,
+) -> None:
+    """Attach ``before``, apply and record every pending migration, verify; no COMMIT here."""
+    con.execute("SELECT count(*) FROM main.sqlite_schema").fetchone()  # recovers a hot journal
+    # immutable: the file keeps its pre-migration bytes until COMMIT (cache_spill=OFF), and
+    # a mode=ro attach would hold a SHARED lock that makes our own COMMIT fail. In WAL mode
+    # immutable would ignore the -wal file; mode=ro reads the last committed state.
+    query = "?mode=ro" if result.journal_mode == "wal" else "?immutable=1"
+    con.execute(f"ATTACH DATABASE ? AS {BEFORE}", (db.as_uri() + query,))
+    again = _plan(db, con, migrations, to, where)
+    if [m.version for m in again.pending] != [m.version for m in plan.pending]:
+        raise MigrationError(f"{db}: its migration history changed meanwhile; run again")
+    baseline = plan.baseline
+    for m in plan.pending:
+        log.info("migrate: applying %s", m.name)
+        started = time.monotonic()
+        try:
+            _run_migration(con, m)
+        except sqlite3.OperationalError as exc:
+            guard.check(exc)
+            raise
+        guard.check()
+        _record(con, m, round((time.monotonic() - started) * 1000), baseline)
+        baseline = None
+        result.applied.append(m.version)
+        result.to_version = m.version
+    log.info("migrate: verifying against the file as it was when the write lock was taken")
+    try:
+        verification = verify_connection(
+            con,
+            before=BEFORE,
+            after="main",
+            renames=_combined_renames(plan.pending),
+            before_label=f"{db} (when the write lock was taken)",
+            after_label=f"{db} (migrated, not yet committed)",
+        )
+    except sqlite3.OperationalError as exc:
+        guard.check(exc)
+        raise
+    guard.check()
+    result.verification = verification
+    result.verdict = verification.verdict
+    log.info("migrate: verification %s", verification.verdict)
+
+
+def _apply_verified(
+    db: Path,
+    plan: _Plan,
+    to: int | None,
+    migrations: list[Migration],
+    where: Path,
+    result: MigrateResult,
+    wait: float,
+    max_lock_seconds: float | None,
+) -> None:
+    """The one write transaction: COMMIT on PASS/WARN, ROLLBACK on FAIL or any error."""
+    con = files.open_writer(db, busy_timeout=wait)
+    guard = _Guard(max_lock_seconds)
+    try:
+        result.journal_mode = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        con.execute("PRAGMA cache_spill = OFF")
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if files.is_locked_error(exc):
+                raise files.locked_error(db, wait, "take the write lock") from exc
+            raise files.explain_sqlite_error(db, exc) from exc
+        locked_at = time.monotonic()
+        try:
+            with guard.active(con):
+                _in_transaction(con, db, plan, to, migrations, where, result, guard)
+            if result.verdict == "FAIL":
+                con.execute("ROLLBACK")
+            else:
+                _commit(con, db, wait)
+                result.committed = True
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            result.lock_seconds = round(time.monotonic() - locked_at, 3)
+            log.info("migrate: write lock held %.1f s", result.lock_seconds)
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute(f"DETACH DATABASE {BEFORE}")
+        con.close()
+
+
+def _commit(con: sqlite3.Connection, db: Path, wait: float) -> None:
+    """COMMIT; in rollback-journal mode this waits (bounded) for readers to finish."""
+    try:
+        con.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if files.is_locked_error(exc):
+            raise files.locked_error(db, wait, "commit (readers kept the file busy)") from exc
+        raise files.explain_sqlite_error(db, exc) from exc
+
+
+def _loss_summary(verification: VerifyResult) -> str:
+    """One line naming what failed, every column that would have been lost included.
+
+    TEMPORARY local renderer until helper A's ``wfhist.render`` has a migrate entry.
+    """
     parts = [
-        f"{c['name']}: {c['detail']}"
-        for c in checks
-        if c.get("status") == "FAIL" and c.get("name") != "columns_dropped"
+        f"{c.name}: {c.detail}"
+        for c in verification.checks
+        if c.status == "FAIL" and c.name != "columns_dropped"
     ]
-    dropped: list[dict[str, Any]] = details.get("columns_dropped") or []
+    dropped = verification.columns_dropped
     if dropped:
         names = ", ".join(
             f"{d['table']}.{d['column']}"
@@ -641,46 +465,98 @@ def _loss_summary(details: dict[str, Any]) -> str:
             for d in dropped
         )
         parts.append(f"{len(dropped)} columns would have been lost: {names}")
-    return "; ".join(parts) or "see the verification report (wfhist verify BACKUP DB)"
+    return "; ".join(parts) or "see the verification report in the result's verification"
 
 
-def _fallback_verification(
-    before: Path, after: Path, renames: dict[str, dict[str, str]]
-) -> tuple[str, dict[str, Any], str]:
-    """Integrity, no table with fewer rows, no column gone: what counts alone can prove."""
-    from wfhist.backup import content_digest
+# --- the run ---------------------------------------------------------------------------
 
-    _, before_rows = content_digest(before)
-    _, after_rows = content_digest(after)
-    shrunk = {t: n for t, n in before_rows.items() if after_rows.get(t, -1) < n}
-    old, new = open_readonly(before), open_readonly(after)
+
+def _read_plan(
+    db: Path, migrations: list[Migration], to: int | None, where: Path, wait: float
+) -> _Plan:
+    """Decide what is pending from a read-only look at the file (no lock on the file)."""
     try:
-        problems = [r[0] for r in new.execute("PRAGMA integrity_check")]
-        dropped = []
-        for table in before_rows:
-            mapping = renames.get(table, {})
-            kept = set(column_names(new, table))
-            dropped += [
-                {"table": table, "column": c}
-                for c in column_names(old, table)
-                if mapping.get(c, c) not in kept
-            ]
-    finally:
-        old.close()
-        new.close()
-    ok = problems == ["ok"]
-    verdict = "PASS" if ok and not shrunk and not dropped else "FAIL"
-    details = {
-        "verdict": verdict,
-        "method": "fallback: integrity, row counts and column names only (no wfhist.verify)",
-        "tables_with_fewer_rows": shrunk,
-        "columns_dropped": dropped,
-        "integrity": "ok" if ok else problems[:5],
-    }
-    summary = _loss_summary(details)
-    if shrunk:
-        summary += f"; tables lost rows: {shrunk}"
-    return verdict, details, summary
+        con = files.open_readonly(db, busy_timeout=wait)
+        try:
+            return _plan(db, con, migrations, to, where)
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        if files.is_locked_error(exc):
+            raise files.locked_error(db, wait, "read its migration history") from exc
+        raise files.explain_sqlite_error(db, exc) from exc
+
+
+def migrate(
+    db: str | Path,
+    *,
+    to: int | None = None,
+    migrations_dir: str | Path | None = None,
+    backup_dir: str | Path | None = None,
+    busy_timeout: float | None = None,
+    max_lock_seconds: float | None = None,
+) -> MigrateResult:
+    """Bring ``db`` to version ``to`` (default: the last migration before any opt-in one).
+
+    Check the migration files → take the wfhist lock (waiting at most
+    ``busy_timeout``, default :data:`wfhist.files.BUSY_TIMEOUT_S`) → decide what
+    is pending, refusing changed or missing files → verified backup → one write
+    transaction that applies, records and verifies every pending migration and
+    commits only if verification passes. With nothing pending it writes
+    nothing, not even a backup. Raises :class:`MigrationFailed` (with
+    ``.result``) when a statement fails or verification FAILs: the file is then
+    unchanged. ``max_lock_seconds`` bounds how long writers can be kept waiting:
+    past it the transaction is rolled back.
+    """
+    path = files.validate_db_path(db)
+    where = resolve_migrations_dir(migrations_dir)
+    migrations = discover(where)
+    wait = files.BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+    with migration_lock(path, timeout=wait):
+        plan = _read_plan(path, migrations, to, where, wait)
+        result = MigrateResult(db=path, from_version=plan.current, to_version=plan.current)
+        held = _versions([m.version for m in plan.held_back])
+        if held and to is None:
+            result.notes.append(f"opt-in migration(s) {held} not applied: use --to to apply them")
+        if not plan.pending:
+            log.info("migrate: %s is up to date at version %03d", path.name, plan.current)
+            return result
+        _check_sqlite_supports(plan.pending)
+        if plan.baseline:
+            result.baseline = plan.baseline[0]
+            log.info("migrate: no history yet; recording baseline %s", plan.baseline[1])
+        result.backup = backup(path, backup_dir, busy_timeout=wait)
+        log.info("migrate: backup %s verified", result.backup.path)
+        try:
+            _apply_verified(path, plan, to, migrations, where, result, wait, max_lock_seconds)
+        except MigrationError as exc:
+            raise _unchanged(exc, result) from exc
+        if result.verdict == "FAIL":
+            assert result.verification is not None
+            names = ", ".join(m.name for m in plan.pending)
+            raise _unchanged(
+                MigrationError(
+                    f"verification FAILED after {names}: {_loss_summary(result.verification)}"
+                ),
+                result,
+            )
+    return result
+
+
+def _unchanged(exc: MigrationError, result: MigrateResult) -> MigrationFailed:
+    """``exc`` + what holds after the ROLLBACK: unchanged file, every committed write kept."""
+    applied, result.applied = result.applied, []
+    result.to_version = result.from_version
+    kept = f"; the backup {result.backup.path.name} is kept" if result.backup else ""
+    message = (
+        f"{exc}; rolled back: {result.db.name} is unchanged at version "
+        f"{result.from_version:03d} with every write the service committed, nothing was lost"
+        f"{kept}"
+    )
+    if applied:
+        result.notes.append(f"rolled back: {_versions(applied)}")
+    kind = MigrationInterrupted if isinstance(exc, _Stopped) else MigrationFailed
+    return kind(message, result)
 
 
 def format_migrate(result: MigrateResult) -> str:
@@ -690,12 +566,17 @@ def format_migrate(result: MigrateResult) -> str:
     else:
         lines = [
             f"{result.db}: migrated {result.from_version:03d} → {result.to_version:03d} "
-            f"(applied {_versions(result.applied)})"
+            f"(applied {_versions(result.applied)}, one transaction)"
         ]
         if result.baseline is not None:
             lines.append(f"  baseline recorded: {result.baseline:03d}")
         if result.backup:
             lines.append(f"  backup: {result.backup.path}")
-        lines.append(f"  verification: {result.verdict}")
+        lines.append(f"  verification: {result.verdict} (before COMMIT)")
+        if result.lock_seconds is not None:
+            lines.append(
+                f"  write lock held {result.lock_seconds:.1f} s "
+                f"(journal mode {result.journal_mode}); the service's writes waited"
+            )
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(lines)

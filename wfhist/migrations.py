@@ -1,0 +1,151 @@
+"""The migration files and a database's record of them: discovery, checksums, history.
+
+A migration is a numbered SQL file (``NNN_description.sql``). This module finds
+them, checks them before anything runs (names, duplicate numbers, transaction
+control) and reads what a database says it has applied (``wfhist_migrations``),
+so that :mod:`wfhist.status` (read-only) and :mod:`wfhist.migrate` (the runner)
+agree on where a file stands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from wfhist import resources
+from wfhist.exceptions import MigrationError, SchemaError, UsageError
+from wfhist.schema import TABLE, check_schema, classify_columns
+from wfhist.sqlscript import check_script, read_script, renames_in_sql
+
+HISTORY_TABLE = "wfhist_migrations"
+HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    sha256 TEXT,
+    applied_at TEXT NOT NULL,
+    duration_ms INTEGER,
+    wfhist_version TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('baseline', 'applied')),
+    renames TEXT
+)"""
+
+#: Shapes of files that predate the runner, and the version they are equivalent to.
+BASELINES = {
+    "pre-006": (5, "005-equivalent baseline: everything before 006"),
+    "post-006": (6, "006-equivalent baseline: scoring_version already present"),
+    # post-006 + phase_number, is_multi_phase + the partial 005's day_of_week (wfhist.adopt)
+    "2025-11-27": (6, "006-equivalent baseline: the 2025-11-27 file (005 partially applied)"),
+}
+
+_FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w\-]*)\.sql$")
+_OPT_IN = re.compile(r"^--\s*wfhist-opt-in:\s*(?P<reason>.*)$", re.MULTILINE)
+
+
+def default_migrations_dir() -> Path:
+    """The migrations shipped with wfhist (package data, or ``<checkout>/migrations``)."""
+    return resources.migrations_dir()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration file: its number, text and checksum."""
+
+    version: int
+    path: Path
+    sql: str
+    sha256: str
+    opt_in: str | None = None  # why it is applied only with an explicit --to
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def renames(self) -> dict[str, dict[str, str]]:
+        return renames_in_sql(self.sql)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One row of ``wfhist_migrations``."""
+
+    version: int
+    name: str
+    sha256: str | None
+    applied_at: str
+    duration_ms: int | None
+    wfhist_version: str | None
+    kind: str
+    renames: str | None
+
+
+def resolve_migrations_dir(migrations_dir: str | Path | None) -> Path:
+    """``migrations_dir``, or the shipped one, as an existing directory."""
+    path = Path(migrations_dir) if migrations_dir is not None else default_migrations_dir()
+    if not path.is_dir():
+        raise UsageError(f"{path}: migrations directory not found; pass --migrations DIR")
+    return path
+
+
+def discover(migrations_dir: str | Path | None = None) -> list[Migration]:
+    """The migration files of a directory, by version, checked before anything runs.
+
+    A ``.sql`` file must be named ``NNN_description.sql``; two files may not
+    share a number; every file passes :func:`wfhist.sqlscript.check_script`
+    (no transaction control, ``VACUUM``, ``ATTACH``, refused pragmas or writes to
+    ``wfhist_migrations``), the guard ``plan`` applies too.
+    """
+    directory = resolve_migrations_dir(migrations_dir)
+    found: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        m = _FILE_NAME.match(path.name)
+        if not m:
+            raise MigrationError(
+                f"{path}: migration files must be named NNN_description.sql; rename it"
+            )
+        version = int(m.group("version"))
+        if version in found:
+            raise MigrationError(
+                f"{path}: version {version} is also used by {found[version].name}; renumber one"
+            )
+        sql = read_script(path)
+        check_script(sql, str(path))  # the same guard as plan: nothing runs otherwise
+        opt_in = _OPT_IN.search(sql)
+        found[version] = Migration(
+            version=version,
+            path=path,
+            sql=sql,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+            opt_in=opt_in.group("reason").strip() if opt_in else None,
+        )
+    return [found[v] for v in sorted(found)]
+
+
+def read_history(con: sqlite3.Connection) -> list[Applied] | None:
+    """The runner's records, or None when the file has never been migrated by wfhist."""
+    exists = con.execute(
+        "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?", (HISTORY_TABLE,)
+    ).fetchone()
+    if not exists:
+        return None
+    rows = con.execute(
+        "SELECT version, name, sha256, applied_at, duration_ms, wfhist_version, kind, renames "
+        f"FROM main.{HISTORY_TABLE} ORDER BY version"
+    ).fetchall()
+    return [Applied(*r) for r in rows]
+
+
+def baseline_for(db: Path, names: list[str]) -> tuple[int, str]:
+    """The baseline a never-migrated file gets from its shape, or a refusal listing differences."""
+    shape = classify_columns(names)
+    if shape in BASELINES:
+        return BASELINES[shape]
+    if shape == "renamed":
+        raise SchemaError(
+            f"{db}: temporal columns are already renamed but the file has no {HISTORY_TABLE}; "
+            "it was changed by hand, so wfhist cannot tell which migrations it has"
+        )
+    check_schema(db)  # raises SchemaError listing missing and extra columns
+    raise SchemaError(f"{db}: {TABLE} has a shape wfhist does not know")  # pragma: no cover
