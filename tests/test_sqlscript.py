@@ -11,12 +11,6 @@ from hypothesis import strategies as st
 
 from wfhist.exceptions import MigrationError
 from wfhist.sqlscript import (
-    COMMENT,
-    IDENTIFIER,
-    ILLEGAL,
-    NUMBER,
-    STRING,
-    WORD,
     RefusedStatement,
     Sandbox,
     StatementError,
@@ -25,9 +19,9 @@ from wfhist.sqlscript import (
     run_script,
     split_statements,
     statements,
-    tokens,
     transaction_control,
 )
+from wfhist.sqltokens import COMMENT, IDENTIFIER, ILLEGAL, NUMBER, STRING, WORD, tokens
 
 # --- the tokenizer ------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ half-way on an error, leaving the statements before it applied. Cutting a script
 with regexes is no better: a comment holding ``/*`` hid the next statement, two
 statements on one line failed, and ``;COMMIT;`` slipped past a line-anchored guard.
 
-So everything here starts from :func:`tokens`, a tokenizer that follows SQLite's
+So everything here starts from :func:`wfhist.sqltokens.tokens`, which follows SQLite's
 own ``tokenize.c`` (strings with ``''`` escapes, ``"``/`````/``[]`` identifiers,
 ``--`` and ``/* */`` comments -- an unterminated one runs to the end of the text
 --, blobs, numbers, variables, operators). :func:`statements` cuts the token
@@ -24,148 +24,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wfhist.exceptions import MigrationError
+from wfhist.sqltokens import COMMENT, IDENTIFIER, PUNCT, SPACE, STRING, WORD, Token, tokens, unquote
+
+# Re-exported: the lexer's names model.py and callers use through this module.
+__all__ = [
+    "COMMENT",
+    "IDENTIFIER",
+    "RUNNER_TABLE",
+    "SPACE",
+    "STRING",
+    "WORD",
+    "RefusedStatement",
+    "Sandbox",
+    "ScriptResult",
+    "Statement",
+    "StatementError",
+    "Token",
+    "check_script",
+    "pragma_refusal",
+    "read_script",
+    "refusal",
+    "renames_in_sql",
+    "run_script",
+    "run_statements",
+    "split_statements",
+    "statements",
+    "tokens",
+    "transaction_control",
+    "unquote",
+    "write_targets",
+]
+
+_SKIPPED = (SPACE, COMMENT)
 
 #: The runner's own record of applied migrations; a migration may read it, never write it.
 RUNNER_TABLE = "wfhist_migrations"
-
-# Token kinds.
-SPACE = "space"
-COMMENT = "comment"
-STRING = "string"  # '...'
-IDENTIFIER = "identifier"  # "...", `...`, [...]
-WORD = "word"  # a bare keyword or identifier
-BLOB = "blob"  # x'...'
-NUMBER = "number"
-VARIABLE = "variable"  # ?1 :name @name $name
-PUNCT = "punct"  # operators, parentheses, comma, dot, ';'
-ILLEGAL = "illegal"  # what SQLite would reject: unterminated string, stray character
-
-_SKIPPED = (SPACE, COMMENT)
-_OPERATORS = ("->>", "||", "<=", ">=", "<>", "!=", "==", "<<", ">>", "->")
-_SINGLE_PUNCT = set("();+-*/%=<>,&~|.")
-
-
-@dataclass(frozen=True)
-class Token:
-    """One token: its kind (see the module constants), its exact text and its offset."""
-
-    kind: str
-    text: str
-    offset: int
-
-    @property
-    def upper(self) -> str:
-        """The text in upper case (keywords compare case-insensitively)."""
-        return self.text.upper()
-
-
-def _is_id_char(ch: str) -> bool:
-    """SQLite's IdChar: letters, digits, ``_``, ``$`` and every non-ASCII character."""
-    return ch.isalnum() or ch in "_$" or ord(ch) >= 0x80
-
-
-def _quoted_end(sql: str, start: int, close: str, doubled: bool) -> int:
-    """Offset just past the closing quote of a quoted token, or -1 when it never closes."""
-    i = start + 1
-    n = len(sql)
-    while i < n:
-        if sql[i] == close:
-            if doubled and i + 1 < n and sql[i + 1] == close:
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    return -1
-
-
-def _number_end(sql: str, i: int) -> int:
-    """Offset just past a numeric literal starting at ``i`` (decimal, real or 0x hex)."""
-    n = len(sql)
-    if sql.startswith(("0x", "0X"), i) and i + 2 < n and sql[i + 2] in "0123456789abcdefABCDEF":
-        i += 2
-        while i < n and sql[i] in "0123456789abcdefABCDEF":
-            i += 1
-        return i
-    while i < n and sql[i].isdigit():
-        i += 1
-    if i < n and sql[i] == ".":
-        i += 1
-        while i < n and sql[i].isdigit():
-            i += 1
-    if i < n and sql[i] in "eE":
-        j = i + 1
-        if j < n and sql[j] in "+-":
-            j += 1
-        if j < n and sql[j].isdigit():
-            i = j
-            while i < n and sql[i].isdigit():
-                i += 1
-    return i
-
-
-def _next_token(sql: str, i: int) -> tuple[str, int]:
-    """Kind and end offset of the token starting at ``i`` (mirrors ``sqlite3GetToken``)."""
-    n = len(sql)
-    ch = sql[i]
-    nxt = sql[i + 1] if i + 1 < n else ""
-    if ch in " \t\n\f\r":
-        j = i + 1
-        while j < n and sql[j] in " \t\n\f\r":
-            j += 1
-        return SPACE, j
-    if ch == "-" and nxt == "-":
-        j = sql.find("\n", i)
-        return COMMENT, n if j < 0 else j + 1
-    if ch == "/" and nxt == "*":
-        j = sql.find("*/", i + 2)
-        return COMMENT, n if j < 0 else j + 2  # unterminated: runs to the end, as in SQLite
-    if ch in "xX" and nxt == "'":
-        end = _quoted_end(sql, i + 1, "'", doubled=False)
-        if end < 0:
-            return ILLEGAL, n
-        body = sql[i + 2 : end - 1]
-        hex_ok = len(body) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in body)
-        return (BLOB if hex_ok else ILLEGAL), end
-    if ch in "'\"`[":
-        close = "]" if ch == "[" else ch
-        end = _quoted_end(sql, i, close, doubled=ch != "[")
-        if end < 0:
-            return ILLEGAL, n
-        return (STRING if ch == "'" else IDENTIFIER), end
-    if ch.isdigit() or (ch == "." and nxt.isdigit()):
-        return NUMBER, _number_end(sql, i)
-    if ch == "?":
-        j = i + 1
-        while j < n and sql[j].isdigit():
-            j += 1
-        return VARIABLE, j
-    if ch in "$:@#":
-        j = i + 1
-        while j < n and _is_id_char(sql[j]):
-            j += 1
-        return (VARIABLE if j > i + 1 else ILLEGAL), j
-    if _is_id_char(ch):
-        j = i + 1
-        while j < n and _is_id_char(sql[j]):
-            j += 1
-        return WORD, j
-    for op in _OPERATORS:
-        if sql.startswith(op, i):
-            return PUNCT, i + len(op)
-    if ch in _SINGLE_PUNCT or ch == ";":
-        return PUNCT, i + 1
-    return ILLEGAL, i + 1
-
-
-def tokens(sql: str) -> list[Token]:
-    """Every token of ``sql`` in order, whitespace and comments included (they join to ``sql``)."""
-    out: list[Token] = []
-    i = 0
-    while i < len(sql):
-        kind, end = _next_token(sql, i)
-        out.append(Token(kind, sql[i:end], i))
-        i = end
-    return out
 
 
 @dataclass(frozen=True)
@@ -233,16 +126,6 @@ def split_statements(sql: str) -> list[str]:
 
 
 # --- reading statements -------------------------------------------------------------
-
-
-def unquote(tok: Token) -> str:
-    """The name a name token stands for: ``"a""b"`` is ``a"b``, ``[x]`` is ``x``."""
-    text = tok.text
-    if tok.kind in (IDENTIFIER, STRING) and len(text) >= 2:
-        if text[0] == "[":
-            return text[1:-1]
-        return text[1:-1].replace(text[0] * 2, text[0])
-    return text
 
 
 def _is_name(tok: Token) -> bool:
@@ -498,23 +381,16 @@ _WATCHED = {
     sqlite3.SQLITE_UPDATE: "UPDATE",
     sqlite3.SQLITE_INSERT: "INSERT",
 }
-# Actions whose table argument is arg1 (the others name an object in arg1, its table in arg2).
-_TABLE_IN_ARG1 = {
-    sqlite3.SQLITE_INSERT,
-    sqlite3.SQLITE_UPDATE,
-    sqlite3.SQLITE_DELETE,
-    sqlite3.SQLITE_DROP_TABLE,
-    sqlite3.SQLITE_CREATE_TABLE,
-    sqlite3.SQLITE_DROP_VIEW,
-    sqlite3.SQLITE_CREATE_VIEW,
-}
+# Actions naming the table in arg1; the others name an object in arg1 and its table in arg2.
+_ROW_WRITES = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
+_TABLE_IN_ARG1 = _ROW_WRITES | {sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_CREATE_TABLE}
+_TABLE_IN_ARG1 |= {sqlite3.SQLITE_DROP_VIEW, sqlite3.SQLITE_CREATE_VIEW}
 _TABLE_IN_ARG2 = {
     sqlite3.SQLITE_ALTER_TABLE,
     sqlite3.SQLITE_CREATE_INDEX,
     sqlite3.SQLITE_DROP_INDEX,
-    sqlite3.SQLITE_CREATE_TRIGGER,
-    sqlite3.SQLITE_DROP_TRIGGER,
 }
+_TABLE_IN_ARG2 |= {sqlite3.SQLITE_CREATE_TRIGGER, sqlite3.SQLITE_DROP_TRIGGER}
 
 
 class Sandbox:
@@ -589,9 +465,36 @@ def run_script(
     if end not in ("commit", "rollback", "open"):
         raise ValueError(f"end must be commit, rollback or open, not {end!r}")
     texts = [s.text for s in check_script(sql, source)]
-    result = ScriptResult(statements=texts)
-    sandbox = Sandbox()
     con.execute("BEGIN IMMEDIATE")
+    try:
+        sandbox = run_statements(con, texts, source=source, on_statement=on_statement)
+        if end == "commit":
+            con.execute("COMMIT")
+        elif end == "rollback":
+            con.execute("ROLLBACK")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    return ScriptResult(statements=texts, actions=sandbox.actions)
+
+
+def run_statements(
+    con: sqlite3.Connection,
+    texts: list[str],
+    *,
+    source: str,
+    sandbox: Sandbox | None = None,
+    on_statement: Callable[[int, str], None] | None = None,
+) -> Sandbox:
+    """Run checked statements one by one in the caller's open transaction, under ``sandbox``.
+
+    The loop ``run_script`` (so ``plan``) uses; a runner that owns its transaction
+    (``migrate``) can call it directly to get the same sandbox and the same
+    :class:`StatementError`. The caller rolls back on error. Returns the sandbox,
+    whose ``actions`` record what each statement did.
+    """
+    sandbox = sandbox or Sandbox()
     con.set_authorizer(sandbox)
     try:
         for n, stmt in enumerate(texts, start=1):
@@ -603,18 +506,9 @@ def run_script(
                 con.execute(stmt)
             except sqlite3.Error as exc:
                 raise _statement_error(source, n, texts, exc, sandbox) from exc
-            result.actions = list(sandbox.actions)
-    except BaseException:
+    finally:
         con.set_authorizer(None)
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
-    con.set_authorizer(None)
-    if end == "commit":
-        con.execute("COMMIT")
-    elif end == "rollback":
-        con.execute("ROLLBACK")
-    return result
+    return sandbox
 
 
 def _statement_error(
