@@ -177,7 +177,7 @@ def _change_text(change: dict[str, Any]) -> str:
             ", ".join(change["after"]) or "none (rowid)"
         )
     text = kind + (f" {change['column']}" if change.get("column") else "")
-    if kind in ("type", "default", "not null"):
+    if kind in ("type", "default", "not null", "collation"):
         text += f" {change['before']} -> {change['after']}"
     return text
 

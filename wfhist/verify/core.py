@@ -303,27 +303,11 @@ def _compare_pair(
     }
     result.tables[bt.name] = info
     key = choose_key(bt, at, mapping)
-    if key is None or key.is_rowid:
-        info["key"] = None
-        if key is None:
-            found.value_notes.append(f"{bt.name}: no key common to both files; values not compared")
-        else:
-            values = compare_multiset(con, sides, bt, at, mapping)
-            info.update(
-                key="multiset (no key: every row counted by its values)",
-                rows_missing=values.rows_missing,
-                rows_only_after=values.rows_only_after,
-                rows_duplicated=values.rows_duplicated,
-                columns_compared=len(mapping),
-                missing_samples=values.missing_samples,
-                only_after_samples=values.only_after_samples,
-                duplicated_samples=values.duplicated_samples,
-            )
-        if added:
-            sums = con.execute(
-                f"SELECT {', '.join(added_sums(at, added))} FROM {sides.table('a', at.name)} AS a"
-            ).fetchone()
-            result.columns_added += added_entries(at, added, rows_after, list(sums))
+    if key is not None and key.is_rowid and bt.is_virtual and at.is_virtual:
+        # A virtual table's rowid is its documents' identity (fts5 rowid, rtree id).
+        key.label = "rowid (virtual table)"
+    elif key is None or key.is_rowid:
+        _compare_keyless(con, sides, bt, at, mapping, added, info, result, found, key is None)
         return
     info["key"] = key.label
     hint_pairs = [(d, a) for d in dropped if nonnull[d] for a in added][:_HINT_PAIRS]
@@ -340,3 +324,43 @@ def _compare_pair(
     result.values_changed += values.changed
     result.merge_conflicts += values.conflicts
     result.rename_hints += values.hints
+
+
+def _compare_keyless(
+    con: sqlite3.Connection,
+    sides: Sides,
+    bt: Table,
+    at: Table,
+    mapping: dict[str, str],
+    added: list[str],
+    info: dict[str, Any],
+    result: VerifyResult,
+    found: Findings,
+    no_rowid: bool,
+) -> None:
+    """A table without a key: compared as a multiset of rows (rowids may be renumbered).
+
+    Matching by rowid would call every row of a rebuilt table changed, and would
+    not see a row inserted twice; WITHOUT ROWID tables without a common key
+    cannot be matched at all (a FAIL: nothing proves their values).
+    """
+    info["key"] = None
+    if no_rowid:
+        found.value_notes.append(f"{bt.name}: no key common to both files; values not compared")
+    else:
+        values = compare_multiset(con, sides, bt, at, mapping)
+        info.update(
+            key="multiset (no key: every row counted by its values)",
+            rows_missing=values.rows_missing,
+            rows_only_after=values.rows_only_after,
+            rows_duplicated=values.rows_duplicated,
+            columns_compared=len(mapping),
+            missing_samples=values.missing_samples,
+            only_after_samples=values.only_after_samples,
+            duplicated_samples=values.duplicated_samples,
+        )
+    if added:
+        sums = con.execute(
+            f"SELECT {', '.join(added_sums(at, added))} FROM {sides.table('a', at.name)} AS a"
+        ).fetchone()
+        result.columns_added += added_entries(at, added, info["rows_after"], list(sums))
