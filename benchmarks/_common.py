@@ -40,7 +40,7 @@ def sample_db(rows: int, data: Path = DATA) -> Path:
     if not path.exists():
         print(f"building {path} ({rows:,} rows, cached for later runs) ...", flush=True)
         code = "import sys; from wfhist.demo import create_sample_db as c; "
-        code += "c(sys.argv[1], rows=int(sys.argv[2]), progress=True)"
+        code += "c(sys.argv[1], rows=int(sys.argv[2]))"
         subprocess.run([PYTHON, "-c", code, str(path), str(rows)], check=True)
     return path
 

@@ -58,7 +58,7 @@ def build_pair(rows: int, data: Path) -> tuple[Path, Path]:
     after = data / f"bench_{rows}_after_006.db"
     if not before.exists():
         print(f"building {before} ({rows:,} rows; minutes for 1M) ...", flush=True)
-        create_sample_db(before, rows=rows, progress=True)
+        create_sample_db(before, rows=rows)
     if not after.exists():
         tmp = after.with_name(after.name + ".tmp")
         tmp.unlink(missing_ok=True)

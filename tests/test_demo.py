@@ -1,8 +1,10 @@
-"""The sample database must look like the real pre-006 file in every way the tools rely on."""
+"""The sample database must look like the real file, in each of its states, in every way
+the tools rely on (``../shared/reference/workflow_history.md``)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -13,12 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wfhist import demo
-from wfhist.demo import create_sample_db
+from wfhist.cli import main
+from wfhist.demo import create_sample_db, make_temporal_conflict, related, rows
 from wfhist.exceptions import UsageError
 from wfhist.schema import (
     COLUMNS_PRE_006,
     INDEXES_PRE_006,
     RELATED_TABLES,
+    STATES,
     TABLE,
     classify_columns,
     column_names,
@@ -77,23 +81,19 @@ def test_indexes_are_the_16_named_plus_sqlite_autoindex(con: sqlite3.Connection)
         assert [r["name"] for r in _rows(con, f"PRAGMA index_info({name})")] == [column]
 
 
-def test_related_tables_reference_existing_workflows(con: sqlite3.Connection) -> None:
-    for table in RELATED_TABLES:
-        fks = _rows(con, f"PRAGMA foreign_key_list({table})")
-        assert [(f["table"], f["from"], f["to"]) for f in fks] == [
-            (TABLE, "workflow_id", "workflow_id")
-        ]
-        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
-    assert _rows(con, "PRAGMA foreign_key_check") == []
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-def test_file_is_wal_with_user_version_zero_and_no_leftovers(tmp_path: Path) -> None:
+def test_file_is_delete_journal_with_user_version_zero_and_no_leftovers(tmp_path: Path) -> None:
     path = create_sample_db(tmp_path / "wh.db", rows=30)
-    # checkpointed and closed: no -wal/-shm, no temp file left in the directory
+    # closed: no -journal/-wal/-shm, no temp file left in the directory
+    assert [p.name for p in tmp_path.iterdir()] == ["wh.db"]
+    assert _scalar(path, "PRAGMA journal_mode") == "delete"  # the real file's mode
+    assert _scalar(path, "PRAGMA user_version") == 0
+
+
+def test_wal_on_request_is_checkpointed(tmp_path: Path) -> None:
+    path = create_sample_db(tmp_path / "wh.db", rows=30, wal=True)
     assert [p.name for p in tmp_path.iterdir()] == ["wh.db"]
     assert _scalar(path, "PRAGMA journal_mode") == "wal"
-    assert _scalar(path, "PRAGMA user_version") == 0
+    assert _scalar(path, f"SELECT count(*) FROM {TABLE}") == 30
 
 
 # --- rows ---------------------------------------------------------------------------
@@ -235,7 +235,9 @@ def test_categorical_values_come_from_the_facts(con: sqlite3.Connection) -> None
     assert values("gh_issue_state") <= {"open", "closed", None}
     assert values("error_category") <= {*demo.ERRORS, None}
     assert values("end_time") == {None}
-    statuses = dict(_rows(con, f"SELECT status, count(*) FROM {TABLE} GROUP BY status"))
+    statuses = {
+        r[0]: r[1] for r in _rows(con, f"SELECT status, count(*) FROM {TABLE} GROUP BY status")
+    }
     assert statuses["completed"] > sum(statuses.values()) * 0.75
     assert statuses.get("failed", 0) > 0 and statuses.get("running", 0) > 0
     ports = _rows(con, f"SELECT min(backend_port), max(backend_port) FROM {TABLE}")[0]
@@ -346,7 +348,7 @@ def test_rows_argument_and_small_files(tmp_path: Path) -> None:
         path = create_sample_db(tmp_path / f"n{n}.db", rows=n)
         assert _scalar(path, f"SELECT count(*) FROM {TABLE}") == n
         with closing(sqlite3.connect(path)) as c:
-            assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+            assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_returns_resolved_path_and_creates_missing_directory(
@@ -381,28 +383,28 @@ def test_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     def boom(*args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demo, "_insert_related", boom)
+    monkeypatch.setattr(related, "insert_related", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         create_sample_db(tmp_path / "wh.db", rows=10)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    create_sample_db(tmp_path / "wh.db", rows=10, progress=True)
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "10/10 rows" in captured.err
+def test_progress_goes_to_the_logger(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="wfhist.demo"):
+        create_sample_db(tmp_path / "wh.db", rows=10)
+    assert "10/10 rows" in caplog.text
 
 
 def test_parallel_build_gives_the_same_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Large files are made by two processes; the merged rows equal a one-process build."""
-    monkeypatch.setattr(demo, "_CHUNK", 100)
-    one = create_sample_db(tmp_path / "one.db", rows=1000, seed=7)
-    monkeypatch.setattr(demo, "_PARALLEL_MIN_ROWS", 1)
-    two = create_sample_db(tmp_path / "two.db", rows=1000, seed=7, progress=True)
-    assert "helper process" in capsys.readouterr().err
+    monkeypatch.setattr(rows, "CHUNK", 100)
+    one = create_sample_db(tmp_path / "one.db", rows=1000, seed=7, state="2025-11-27")
+    monkeypatch.setattr(rows, "PARALLEL_MIN_ROWS", 1)
+    with caplog.at_level(logging.INFO, logger="wfhist.demo"):
+        two = create_sample_db(tmp_path / "two.db", rows=1000, seed=7, state="2025-11-27")
+    assert "helper process" in caplog.text
     assert _all_rows(two) == _all_rows(one)
     for table in RELATED_TABLES:
         sql = f"SELECT * FROM {table} ORDER BY id"
@@ -420,3 +422,356 @@ def test_parent_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_directory_as_output_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a directory"):
         create_sample_db(tmp_path, rows=2, force=True)
+
+
+# --- the whole real file, in every state -------------------------------------------------
+
+#: Tables of the real file besides workflow_history, with (columns, named indexes).
+OTHER_TABLES = {
+    "schema_migrations": (4, 0),
+    "tool_calls": (16, 4),
+    "operation_patterns": (23, 4),
+    "pattern_occurrences": (6, 3),
+    "hook_events": (13, 6),
+    "adw_tools": (16, 2),
+    "cost_savings_log": (11, 3),
+}
+VIEWS = {
+    "v_high_value_patterns",
+    "v_tool_performance",
+    "v_cost_savings_summary",
+    "v_hook_events_daily",
+}
+TRIGGERS = {
+    "trigger_update_pattern_timestamp",
+    "trigger_update_tool_timestamp",
+    "trigger_increment_tool_invocations",
+    "trigger_update_tool_success_rate",
+}
+HISTORY_COLUMNS = {"pre-006": 69, "post-006": 70, "2025-11-27": 73, "renamed": 70}
+
+
+@pytest.fixture(scope="module")
+def state_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One default-sized sample per state (do not write to them)."""
+    base = tmp_path_factory.mktemp("states")
+    return {s: create_sample_db(base / f"{s}.db", state=s) for s in STATES}
+
+
+def _names(c: sqlite3.Connection, kind: str) -> set[str]:
+    sql = "SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%'"
+    return {r[0] for r in c.execute(sql, (kind,))}
+
+
+def _named_indexes(c: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in c.execute(f"PRAGMA index_list({table})") if r[3] == "c"]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_table_view_and_trigger_of_the_real_file(
+    state_dbs: dict[str, Path], state: str
+) -> None:
+    with closing(sqlite3.connect(state_dbs[state])) as c:
+        tables = _names(c, "table")
+        expected = {TABLE, *OTHER_TABLES}
+        if state == "2025-11-27":  # the archive table came after the migration day
+            expected.add("workflow_history_archive")
+        assert tables == expected
+        assert len(column_names(c)) == HISTORY_COLUMNS[state]
+        assert classify_columns(column_names(c)) == state
+        for table, (n_columns, n_indexes) in OTHER_TABLES.items():
+            assert len(column_names(c, table)) == n_columns, table
+            assert len(_named_indexes(c, table)) == n_indexes, table
+        if state == "2025-11-27":
+            assert len(column_names(c, "workflow_history_archive")) == 52
+            assert len(_named_indexes(c, "workflow_history_archive")) == 3
+        assert _names(c, "view") == VIEWS
+        assert _names(c, "trigger") == TRIGGERS
+        assert "wfhist_migrations" not in tables  # every state predates wfhist's runner
+        assert c.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_foreign_keys_are_the_real_ones(con: sqlite3.Connection) -> None:
+    def fks(table: str) -> set[tuple[str, str, str]]:
+        return {
+            (r["table"], r["from"], r["to"])
+            for r in _rows(con, f"PRAGMA foreign_key_list({table})")
+        }
+
+    wf = (TABLE, "workflow_id", "workflow_id")
+    assert fks("tool_calls") == {wf}
+    assert fks("hook_events") == {wf}
+    assert fks("pattern_occurrences") == {wf, ("operation_patterns", "pattern_id", "id")}
+    assert fks("cost_savings_log") == {
+        wf,
+        ("tool_calls", "tool_call_id", "tool_call_id"),
+        ("operation_patterns", "pattern_id", "id"),
+    }
+
+
+def test_workflow_id_index_is_plain_so_foreign_key_check_raises_mismatch(
+    con: sqlite3.Connection,
+) -> None:
+    unique = {r["name"]: r["unique"] for r in _rows(con, f"PRAGMA index_list({TABLE})")}
+    assert unique["idx_workflow_history_workflow_id"] == 0
+    sql = con.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'idx_workflow_history_workflow_id'"
+    ).fetchone()[0]
+    assert sql.startswith("CREATE INDEX")
+    with pytest.raises(sqlite3.DatabaseError, match=r'foreign key mismatch - ".*" referencing'):
+        con.execute("PRAGMA foreign_key_check").fetchall()
+    # per table too, as a checker that handles the error table by table sees it
+    for table in RELATED_TABLES:
+        with pytest.raises(sqlite3.DatabaseError, match=f'mismatch - "{table}" referencing'):
+            con.execute(f"PRAGMA foreign_key_check({table})").fetchall()
+
+
+def test_child_writes_fail_while_foreign_keys_are_on(sample_db: Path) -> None:
+    """Like the service's own writes on the real file: why the sample is filled with FKs off."""
+    with closing(sqlite3.connect(sample_db)) as c:
+        wf = c.execute(f"SELECT workflow_id FROM {TABLE} LIMIT 1").fetchone()[0]
+        c.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(sqlite3.DatabaseError, match="foreign key mismatch"):
+            c.execute(
+                "INSERT INTO tool_calls (tool_call_id, workflow_id, tool_name) VALUES (?, ?, ?)",
+                ("tc-new", wf, "Read"),
+            )
+
+
+def test_child_rows_reference_existing_rows(con: sqlite3.Connection) -> None:
+    workflows = {r[0] for r in _rows(con, f"SELECT workflow_id FROM {TABLE}")}
+    for table in RELATED_TABLES:
+        refs = [r[0] for r in _rows(con, f"SELECT workflow_id FROM {table}")]
+        linked = [w for w in refs if w is not None]
+        assert linked and set(linked) <= workflows, table
+    assert _rows(con, "SELECT count(*) FROM hook_events WHERE workflow_id IS NULL")[0][0] > 0
+    calls = {r[0] for r in _rows(con, "SELECT tool_call_id FROM tool_calls")}
+    patterns = {r[0] for r in _rows(con, "SELECT id FROM operation_patterns")}
+    savings = _rows(con, "SELECT tool_call_id, pattern_id FROM cost_savings_log")
+    assert savings and {s[0] for s in savings} <= calls
+    assert {s[1] for s in savings if s[1] is not None} <= patterns
+    assert {r[0] for r in _rows(con, "SELECT pattern_id FROM pattern_occurrences")} <= patterns
+    tools = {r[0] for r in _rows(con, "SELECT tool_name FROM adw_tools")}
+    assert {r[0] for r in _rows(con, "SELECT DISTINCT tool_name FROM tool_calls")} <= tools
+
+
+def test_checks_reject_values_outside_the_real_lists(sample_db: Path) -> None:
+    bad = {
+        "hook_events": "INSERT INTO hook_events (event_id, event_type, payload)"
+        " VALUES ('e', 'Boom', '{}')",
+        "cost_savings_log": "INSERT INTO cost_savings_log (optimization_type, workflow_id)"
+        " VALUES ('magic', 'wf-x')",
+        "adw_tools": "INSERT INTO adw_tools (tool_name, description, tool_schema, script_path,"
+        " status) VALUES ('T', 'd', '{}', 'p', 'retired')",
+        "operation_patterns": "INSERT INTO operation_patterns (pattern_signature, pattern_type,"
+        " automation_status) VALUES ('s', 't', 'maybe')",
+        TABLE: f"INSERT INTO {TABLE} (adw_id, status) VALUES ('x', 'lost')",
+    }
+    with closing(sqlite3.connect(sample_db)) as c:
+        for sql in bad.values():
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+                c.execute(sql)
+
+
+def test_the_statistics_kept_by_triggers_match_the_rows(con: sqlite3.Connection) -> None:
+    for r in _rows(con, "SELECT * FROM adw_tools"):
+        calls = _rows(con, "SELECT success FROM tool_calls WHERE tool_name = ?", (r["tool_name"],))
+        assert r["total_invocations"] == len(calls)
+        if calls:
+            assert r["success_rate"] == pytest.approx(sum(c[0] for c in calls) / len(calls))
+    for r in _rows(con, "SELECT id, occurrence_count FROM operation_patterns"):
+        n = _rows(con, "SELECT count(*) FROM pattern_occurrences WHERE pattern_id = ?", (r["id"],))
+        assert r["occurrence_count"] == max(1, n[0][0])
+
+
+def test_each_trigger_fires(sample_db: Path) -> None:
+    with closing(sqlite3.connect(sample_db)) as c:
+        old = "2000-01-01 00:00:00"
+        c.execute("UPDATE operation_patterns SET updated_at = ? WHERE id = 1", (old,))
+        assert (
+            c.execute("SELECT updated_at FROM operation_patterns WHERE id = 1").fetchone()[0] != old
+        )
+        c.execute("UPDATE adw_tools SET updated_at = ? WHERE tool_name = 'Read'", (old,))
+        assert (
+            c.execute("SELECT updated_at FROM adw_tools WHERE tool_name = 'Read'").fetchone()[0]
+            != old
+        )
+        before = c.execute(
+            "SELECT total_invocations, last_invoked FROM adw_tools WHERE tool_name = 'Read'"
+        ).fetchone()
+        wf = c.execute(f"SELECT workflow_id FROM {TABLE} LIMIT 1").fetchone()[0]
+        c.execute(  # foreign keys are off: the write itself works, the trigger fires
+            "INSERT INTO tool_calls (tool_call_id, workflow_id, tool_name, success)"
+            " VALUES ('tc-new', ?, 'Read', 0)",
+            (wf,),
+        )
+        after = c.execute(
+            "SELECT total_invocations, last_invoked FROM adw_tools WHERE tool_name = 'Read'"
+        ).fetchone()
+        assert after[0] == before[0] + 1 and after[1] != before[1]
+        c.execute("UPDATE tool_calls SET success = 0 WHERE tool_name = 'Read'")
+        assert (
+            c.execute("SELECT success_rate FROM adw_tools WHERE tool_name = 'Read'").fetchone()[0]
+            == 0
+        )
+
+
+def test_views_answer_from_the_sample_rows(con: sqlite3.Connection) -> None:
+    high = _rows(con, "SELECT * FROM v_high_value_patterns")
+    assert high and all(
+        r["confidence_score"] >= 70 and r["potential_monthly_savings"] >= 0.5 for r in high
+    )
+    perf = _rows(con, "SELECT tool_name, successful_calls, failed_calls FROM v_tool_performance")
+    total = _rows(con, "SELECT count(*) FROM tool_calls")[0][0]
+    assert perf and sum(r[1] + r[2] for r in perf) == total
+    saved = _rows(con, "SELECT sum(optimization_count) FROM v_cost_savings_summary")[0][0]
+    assert saved == _rows(con, "SELECT count(*) FROM cost_savings_log")[0][0] > 0
+    daily = _rows(con, "SELECT sum(event_count) FROM v_hook_events_daily")[0][0]
+    assert daily == _rows(con, "SELECT count(*) FROM hook_events")[0][0] > 0
+
+
+@pytest.mark.parametrize(
+    ("state", "files"),
+    [
+        ("pre-006", ["002", "003", "004"]),
+        ("post-006", ["002", "003", "004", "006"]),
+        ("2025-11-27", ["002", "003", "004", "006"]),  # 005 failed: never recorded
+        ("renamed", ["002", "003", "004", "006"]),
+    ],
+)
+def test_service_migration_records(
+    state_dbs: dict[str, Path], state: str, files: list[str]
+) -> None:
+    with closing(sqlite3.connect(state_dbs[state])) as c:
+        rows_ = c.execute(
+            "SELECT migration_file, applied_at, checksum FROM schema_migrations ORDER BY id"
+        ).fetchall()
+    assert [r[0][:3] for r in rows_] == files
+    assert rows_[0][0] == "002_add_performance_metrics.sql"
+    assert rows_[1][0] == "003_add_analytics_metrics.sql"
+    assert all(r[2] is None for r in rows_)
+    assert all(datetime.strptime(r[1], UTC_FMT) for r in rows_)
+
+
+def test_post_006_adds_scoring_version_at_position_70(state_dbs: dict[str, Path]) -> None:
+    with closing(sqlite3.connect(state_dbs["post-006"])) as c:
+        info = c.execute(f"PRAGMA table_info({TABLE})").fetchall()
+        assert (info[69][1], info[69][2], info[69][4]) == ("scoring_version", "TEXT", "'1.0'")
+        assert c.execute(f"SELECT DISTINCT scoring_version FROM {TABLE}").fetchall() == [("1.0",)]
+        sql = c.execute("SELECT sql FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone()[0]
+    assert sql.rstrip().endswith(", scoring_version TEXT DEFAULT '1.0')")  # as ADD COLUMN wrote it
+    pre = [r[:68] for r in _all_rows(state_dbs["pre-006"])]
+    assert [r[:68] for r in _all_rows(state_dbs["post-006"])] == pre
+
+
+def test_renamed_holds_the_post_006_values_under_the_canonical_names(
+    state_dbs: dict[str, Path],
+) -> None:
+    with closing(sqlite3.connect(state_dbs["renamed"])) as c:
+        names = column_names(c)
+        indexes = set(_named_indexes(c, TABLE))
+    assert names[43:45] == ["hour_of_day", "day_of_week"]
+    assert {"idx_hour_of_day", "idx_day_of_week"} <= indexes
+    assert not {"idx_submission_hour", "idx_submission_day_of_week"} & indexes
+    assert len(indexes) == 16
+    assert _all_rows(state_dbs["renamed"]) == _all_rows(state_dbs["post-006"])
+
+
+# --- the file as it stood on 2025-11-27 ---------------------------------------------------
+
+
+def test_2025_11_27_columns_and_indexes(state_dbs: dict[str, Path]) -> None:
+    with closing(sqlite3.connect(state_dbs["2025-11-27"])) as c:
+        info = c.execute(f"PRAGMA table_info({TABLE})").fetchall()
+        indexes = {r[0]: r[1] for r in c.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (TABLE,)
+        )}  # fmt: skip
+    assert [(r[1], r[2], r[4]) for r in info[69:]] == [
+        ("scoring_version", "TEXT", "'1.0'"),
+        ("phase_number", "INTEGER", None),
+        ("is_multi_phase", "BOOLEAN", "0"),
+        ("day_of_week", "INTEGER", None),
+    ]
+    names = [r[1] for r in info]
+    assert "submission_day_of_week" in names and "hour_of_day" not in names
+    assert "idx_submission_day_of_week" not in indexes
+    assert "idx_submission_hour" in indexes
+    assert "(day_of_week)" in indexes["idx_day_of_week"]
+    assert "(workflow_type)" in indexes["idx_workflow_type"]
+    assert len([n for n in indexes if not n.startswith("sqlite_")]) == 17
+
+
+def test_2025_11_27_rows_follow_the_service_code_that_wrote_them(
+    state_dbs: dict[str, Path],
+) -> None:
+    with closing(sqlite3.connect(state_dbs["2025-11-27"])) as c:
+        c.row_factory = sqlite3.Row
+        rows_ = c.execute(f"SELECT * FROM {TABLE} ORDER BY id").fetchall()
+    cutoff = datetime(2025, 11, 21, 10, 5)
+    new = [
+        r
+        for r in rows_
+        if r["start_time"] and datetime.strptime(r["start_time"], LOCAL_FMT) >= cutoff
+    ]
+    old = [r for r in rows_ if r not in new]
+    assert len(new) > 20 and max(r["start_time"] for r in new) > "2025-11-26"
+    for r in new:  # weekday in day_of_week, no hour anywhere
+        assert r["submission_hour"] is None and r["submission_day_of_week"] is None
+        assert r["day_of_week"] == datetime.strptime(r["start_time"], LOCAL_FMT).weekday()
+    both = [r for r in old if r["submission_day_of_week"] is not None]
+    assert len(both) == demo.STORED_TEMPORAL_ROWS
+    for r in old:  # the partial 005 copied the few stored weekdays: equal, never conflicting
+        assert r["day_of_week"] == r["submission_day_of_week"]
+        assert r["phase_number"] is None and r["is_multi_phase"] == 0
+    assert 0 in {r["day_of_week"] for r in both}
+    multi = [r for r in new if r["is_multi_phase"]]
+    assert multi and all(1 <= r["phase_number"] <= 3 for r in multi)
+    assert all(r["phase_number"] is None for r in new if not r["is_multi_phase"])
+
+
+def test_make_temporal_conflict_creates_exactly_one(
+    tmp_path: Path, state_dbs: dict[str, Path]
+) -> None:
+    path = create_sample_db(tmp_path / "wh.db", state="2025-11-27")
+    conflicts = (
+        f"SELECT id FROM {TABLE} WHERE submission_day_of_week IS NOT NULL"
+        " AND day_of_week IS NOT NULL AND submission_day_of_week != day_of_week"
+    )
+    assert _rows_of(path, conflicts) == []
+    row_id = make_temporal_conflict(str(path))
+    assert _rows_of(path, conflicts) == [(row_id,)]
+    with pytest.raises(UsageError, match="not a 2025-11-27 file"):
+        make_temporal_conflict(str(state_dbs["pre-006"]))
+
+
+def _rows_of(path: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(path)) as c:
+        return c.execute(sql).fetchall()
+
+
+def test_same_seed_same_file_in_every_state(tmp_path: Path, state_dbs: dict[str, Path]) -> None:
+    again = create_sample_db(tmp_path / "again.db", state="2025-11-27")
+    for table in (TABLE, *RELATED_TABLES, "adw_tools", "operation_patterns", "schema_migrations"):
+        sql = f"SELECT * FROM {table} ORDER BY id"
+        assert _rows_of(again, sql) == _rows_of(state_dbs["2025-11-27"], sql), table
+    other = create_sample_db(tmp_path / "other.db", seed=1, state="2025-11-27")
+    assert _rows_of(other, f"SELECT * FROM {TABLE}") != _rows_of(again, f"SELECT * FROM {TABLE}")
+
+
+def test_unknown_state_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown state 'post-005'; pass --state one of"):
+        create_sample_db(tmp_path / "wh.db", state="post-005")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_writes_the_state_and_journal_mode_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "wh.db"
+    assert main(["demo", "--rows", "40", "--state", "2025-11-27", "--wal", "--out", str(out)]) == 0
+    assert "state 2025-11-27" in capsys.readouterr().out
+    assert _scalar(out, "PRAGMA journal_mode") == "wal"
+    with closing(sqlite3.connect(out)) as c:
+        assert classify_columns(column_names(c)) == "2025-11-27"

@@ -33,10 +33,19 @@ def _print_json(data: object) -> None:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="write a realistic sample database (pre-006 schema)")
+    from wfhist.schema import STATES
+
+    p = sub.add_parser("demo", help="write a realistic sample database (the real file's shape)")
     p.add_argument("--rows", type=int, default=458, help="number of workflow runs (default 458)")
     p.add_argument("--seed", type=int, default=20251121, help="random seed (default 20251121)")
     p.add_argument("--out", default="demo/workflow_history.db", help="output SQLite file")
+    p.add_argument(
+        "--state",
+        choices=STATES,
+        default="pre-006",
+        help="which state of the real file to write (default pre-006)",
+    )
+    p.add_argument("--wal", action="store_true", help="WAL journal mode (the real file: DELETE)")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(func=_cmd_demo)
 
@@ -48,10 +57,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         args.out,
         rows=args.rows,
         seed=args.seed,
+        state=args.state,
+        wal=args.wal,
         force=args.force,
-        progress=args.rows >= 100_000,  # large files take a while: show where it is
     )
-    print(f"wrote {path} ({args.rows} rows, seed {args.seed})")
+    print(f"wrote {path} ({args.rows} rows, seed {args.seed}, state {args.state})")
     return 0
 
 
@@ -161,18 +171,20 @@ def _add_backup(sub: argparse._SubParsersAction) -> None:
     p.add_argument("db", help="SQLite file (opened read-only; writers may continue)")
     p.add_argument("--out", help="backup directory (default: <db dir>/backups)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_backup)
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
     from wfhist.backup import backup
 
-    result = backup(args.db, args.out, report=_progress)
+    result = backup(args.db, args.out)
     if args.json:
         _print_json(result.to_dict())
     else:
         total = sum(result.rows.values())
-        print(f"backup {result.path} verified ({total} rows, {result.content_hash})")
+        print(f"backup {result.path} verified ({total} rows, sha256 {result.sha256})")
+        print(f"  proof: {result.proof}")
         print(f"manifest {result.manifest_path}")
         for note in result.notes:
             print(f"  note: {note}")
@@ -183,14 +195,15 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="restore a file from a wfhist backup (stop writers first)")
     p.add_argument("db", help="SQLite file to restore")
     p.add_argument("--backup", required=True, help="backup file made by 'wfhist backup/migrate'")
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_rollback)
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from wfhist.backup import rollback
+    from wfhist.rollback import rollback
 
-    result = rollback(args.db, args.backup, report=_progress)
-    print(f"restored {result.db} from {result.backup} (content hash {result.content_hash})")
+    result = rollback(args.db, args.backup)
+    print(f"restored {result.db} from {result.backup} ({result.proof})")
     print(f"previous content kept in {result.kept_aside}")
     return 0
 
@@ -268,17 +281,50 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("migration", help="SQL migration file")
     _add_rename_and_json(p, "declare a rename the script does not spell as RENAME COLUMN")
     p.add_argument("--workdir", help="directory for the temporary copies (default: system tmp)")
+    p.add_argument(
+        "--rewrite",
+        metavar="SAFE.sql",
+        help="when the migration loses data, write one with its intent that keeps every value "
+        "(proven by its own dry run; never overwrites)",
+    )
     p.set_defaults(func=_cmd_plan)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from wfhist.plan import format_plan, plan_migration
     from wfhist.verify import parse_renames
 
+    if args.rewrite and Path(args.rewrite).exists():
+        raise UsageError(f"--rewrite {args.rewrite}: exists; give a new file name")
     result = plan_migration(
         args.db, args.migration, renames=parse_renames(args.rename), workdir=args.workdir
     )
-    return _verdict_out(result.to_dict(), format_plan(result), args.json)
+    code = _verdict_out(result.to_dict(), format_plan(result), args.json)
+    if code == 0 or args.json == "-":
+        return code
+    from wfhist.rewrite import format_rewrite, rebuilds, rewrite
+
+    if args.rewrite:
+        print(format_rewrite(rewrite(args.db, args.migration, args.rewrite, workdir=args.workdir)))
+    elif rebuilds(Path(args.migration).read_text(encoding="utf-8"), _table_names(args.db)):
+        print(
+            "hint: it rebuilds an existing table; "
+            f"'wfhist plan {args.db} {args.migration} --rewrite SAFE.sql' writes a migration "
+            "with the same intent that keeps every value"
+        )
+    return code
+
+
+def _table_names(db: str) -> set[str]:
+    from wfhist.files import open_readonly
+
+    con = open_readonly(db)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    finally:
+        con.close()
 
 
 # --- export --------------------------------------------------------------------
@@ -347,15 +393,28 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stem", help="base name of the output files (default: NAME)")
     p.add_argument("--no-input", action="store_true", help="hide the code in the HTML")
     p.add_argument("--list", action="store_true", help="list the reports and their parameters")
+    p.add_argument(
+        "--all", action="store_true", help="render every analytics report and OUT/index.html"
+    )
     p.set_defaults(func=_cmd_report)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from wfhist.report import format_report_list, list_reports, render_report
+    from wfhist.report import format_report_list, list_reports, render_all, render_report
 
     if args.list:
         print(format_report_list(list_reports()))
         return 0
+    if args.all:
+        if not args.db or args.name:
+            raise UsageError("wfhist report --all: give --db PATH (and --out DIR), no NAME")
+        results, index = render_all(args.db, args.out, no_input=True)
+        for r in results:
+            print(f"html     {r.html}")
+            if r.failed_cell:
+                print(f"wfhist: report {r.name} failed at {r.failed_cell}", file=sys.stderr)
+        print(f"index    {index}")
+        return 0 if all(r.ok for r in results) else 1
     if not args.name or not args.db:
         raise UsageError("wfhist report: give NAME and --db PATH, or --list")
     result = render_report(
@@ -372,7 +431,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if result.json:
         print(f"json     {result.json}")
     if result.failed_cell:
-        print(f"wfhist: report {result.name} failed at {result.failed_cell}", file=sys.stderr)
+        print(
+            f"wfhist: report {result.name} failed at {result.failed_cell}; "
+            f"previous report kept, failure page {result.html}",
+            file=sys.stderr,
+        )
     elif result.verdict == "FAIL":
         print(f"wfhist: report {result.name}: verdict FAIL", file=sys.stderr)
     return 0 if result.ok else 1
