@@ -46,6 +46,7 @@ from wfhist.sqltokens import COMMENT, IDENTIFIER, ILLEGAL, NUMBER, STRING, WORD,
         ("col->>'$.x'", [(WORD, "col"), ("punct", "->>"), (STRING, "'$.x'")]),
         ("?1 :name @v $t", None),
         ("über_größe", [(WORD, "über_größe")]),
+        ("\v\f", [("space", "\v\f")]),
     ],
 )
 def test_tokens(sql: str, kinds: list[tuple[str, str]] | None) -> None:
@@ -58,6 +59,23 @@ def test_tokens(sql: str, kinds: list[tuple[str, str]] | None) -> None:
         assert [t.kind for t in toks if t.kind != "space"] == ["variable"] * 4
     else:
         assert [(t.kind, t.text) for t in toks] == kinds
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab'\"`[]-/*;\n x0.", max_size=30))
+def test_tokenizer_agrees_with_sqlite_on_where_strings_and_comments_end(text: str) -> None:
+    """Differential: SQLite's own lexer (complete_statement) sees a final ';' exactly when we do.
+
+    The one exception is SQLite's: complete_statement says "incomplete" for any text ending
+    inside an unterminated ``/*`` comment.
+    """
+    toks = tokens(text)
+    code = [t for t in toks if t.kind not in ("space", COMMENT)]
+    open_comment = (
+        bool(toks) and toks[-1].text.startswith("/*") and not toks[-1].text[2:].endswith("*/")
+    )
+    expected = bool(code) and code[-1].text == ";" and not open_comment
+    assert sqlite3.complete_statement(text) == expected
 
 
 # --- the splitter -------------------------------------------------------------------------

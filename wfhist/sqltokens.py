@@ -98,9 +98,9 @@ def _next_token(sql: str, i: int) -> tuple[str, int]:
     n = len(sql)
     ch = sql[i]
     nxt = sql[i + 1] if i + 1 < n else ""
-    if ch in " \t\n\f\r":
+    if ch in " \t\n\v\f\r":
         j = i + 1
-        while j < n and sql[j] in " \t\n\f\r":
+        while j < n and sql[j] in " \t\n\v\f\r":
             j += 1
         return SPACE, j
     if ch == "-" and nxt == "-":
