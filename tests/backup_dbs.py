@@ -44,7 +44,7 @@ def make_db(path: Path, rows: int = 300, *, seed: str = "a", journal: str = "del
         con.execute(
             "INSERT INTO tool_calls (workflow_id, tool_name) VALUES (?, 'Read')", (f"wf-{seed}{i}",)
         )
-    con.execute(f"UPDATE workflow_history SET error_message = {bad_text} WHERE id % 50 = 1")
+    con.execute(f"UPDATE workflow_history SET error_message = {bad_text} WHERE id % 50 = 2")
     con.execute("INSERT INTO operation_patterns (sig) VALUES ('p1')")
     con.execute("INSERT INTO pattern_occurrences (pattern_id, note) VALUES (1, 'x'), (7, 'orphan')")
     con.commit()

@@ -88,7 +88,7 @@ def test_real_shape_non_unique_parent_is_noted_not_fatal(tmp_path: Path) -> None
 def test_invalid_utf8_and_nul_in_text_are_copied_and_compared_as_bytes(tmp_path: Path) -> None:
     db = make_db(tmp_path / "workflow_history.db")
     result = backup(db, tmp_path / "out")
-    query = "SELECT hex(CAST(error_message AS BLOB)) FROM workflow_history WHERE id = 1"
+    query = "SELECT hex(CAST(error_message AS BLOB)) FROM workflow_history WHERE id = 2"
     for path in (db, result.path):
         con = sqlite3.connect(path)
         assert con.execute(query).fetchone()[0] == "41FF00FE42"
@@ -96,7 +96,7 @@ def test_invalid_utf8_and_nul_in_text_are_copied_and_compared_as_bytes(tmp_path:
     original = content_hash(db)
     con = sqlite3.connect(db)  # change one byte *after* the NUL: quote() would not see it
     con.execute(
-        "UPDATE workflow_history SET error_message = CAST(x'41ff00fe43' AS TEXT) WHERE id = 1"
+        "UPDATE workflow_history SET error_message = CAST(x'41ff00fe43' AS TEXT) WHERE id = 2"
     )
     con.commit()
     con.close()
@@ -336,3 +336,20 @@ def test_cli_backup_prints_the_proof(sample_db: Path, tmp_path: Path, capsys) ->
     assert main(["backup", str(sample_db), "--out", str(tmp_path / "j"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["sha256"] == file_sha256(Path(data["path"]))
+
+
+def test_page_proof_sees_one_changed_byte_and_a_missing_page(tmp_path: Path) -> None:
+    from wfhist.proof import compare_snapshot, open_for_proof
+
+    db = make_db(tmp_path / "workflow_history.db")
+    copy = tmp_path / "copy.db"
+    online_copy(db, copy)
+    size, pages = 4096, db.stat().st_size // 4096
+    with open_for_proof(db) as raw:
+        assert compare_snapshot(raw, copy, size, pages).equal
+        data = bytearray(copy.read_bytes())
+        data[size * (pages // 2) + 2000] ^= 0x40
+        copy.write_bytes(bytes(data))
+        assert not compare_snapshot(raw, copy, size, pages).equal
+        copy.write_bytes(bytes(data[: size * (pages - 1)]))
+        assert not compare_snapshot(raw, copy, size, pages).equal

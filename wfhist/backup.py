@@ -25,12 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from wfhist import __version__, files
 from wfhist.exceptions import BackupError, WfhistError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import lock_path, migration_lock
-from wfhist.proof import PageProof, compare_snapshot, file_sha256
+from wfhist.proof import PageProof, compare_snapshot, file_sha256, open_for_proof
 from wfhist.schema import quote_ident
 
 __all__ = [
@@ -444,8 +445,8 @@ def backup(
     now = _utc_now()
     final = out / f"{db.stem}_backup_{_stamp(now)}.db"
     tmp = out / f"{_TMP_PREFIX}{final.stem}-pid{os.getpid()}.db"
-    source = open_source(db, busy_timeout)
-    try:
+    # opened before and closed after SQLite's lock on the file (see wfhist.proof)
+    with open_for_proof(db) as raw, contextlib.closing(open_source(db, busy_timeout)) as source:
         with read_snapshot(source, db, busy_timeout) as snap:
             log.info("backup: copying %s (one snapshot) to %s", db.name, out)
             try:
@@ -456,17 +457,18 @@ def backup(
                 fsync_path(tmp)
                 fsync_path(out)
                 log.info("backup: proving the copy equals the snapshot")
-                result = _prove(source, db, tmp, snap)
+                result = _prove(source, raw, db, tmp, snap)
             except BaseException:
                 remove_quietly(*sqlite_files(tmp))
                 raise
-    finally:
-        source.close()
+        source.close()  # before ``raw``: closing ``raw`` drops this process's locks
     result.created_at = now.isoformat(timespec="seconds")
     return _publish(result, final, out, mode)
 
 
-def _prove(source: sqlite3.Connection, db: Path, copy: Path, snap: Snapshot) -> BackupResult:
+def _prove(
+    source: sqlite3.Connection, raw: BinaryIO, db: Path, copy: Path, snap: Snapshot
+) -> BackupResult:
     """Prove ``copy`` equals the snapshot ``source`` holds; collect the manifest's facts.
 
     The page comparison (plain file reads, hashing the copy on the way) and the
@@ -474,7 +476,7 @@ def _prove(source: sqlite3.Connection, db: Path, copy: Path, snap: Snapshot) -> 
     the GIL while they work); rows per table are counted in the snapshot.
     """
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pages = pool.submit(compare_snapshot, db, copy, snap.page_size, snap.page_count)
+        pages = pool.submit(compare_snapshot, raw, copy, snap.page_size, snap.page_count)
         checks = pool.submit(_check_copy, copy)
         rows = count_rows(source)
         identity = database_identity(source)

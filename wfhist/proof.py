@@ -21,7 +21,12 @@ Where do the snapshot's pages live while the read transaction is held?
   (newest first); the proof is that the copy equals the source at one commit
   point with the same page count, which is what the backup API promises.
 
-This module only reads bytes; it never opens the files through SQLite.
+This module only reads bytes; it never opens the files through SQLite. It
+never opens or closes the *database file* itself either: POSIX drops all of a
+process's locks on a file when any descriptor of it is closed, so closing our
+own descriptor while SQLite holds the snapshot's lock would silently release
+that lock and let a writer in. The caller opens the file before locking and
+closes it after SQLite let go (:func:`open_for_proof`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 #: Bytes of page 1 that SQLite rewrites in any file it writes: not content.
 #: 18-19 file format (1 = journal, 2 = WAL), 24-31 change counter and page
@@ -100,20 +106,28 @@ def _read_wal(wal: Path, page_size: int) -> _Wal:
         return _Wal(frames)
 
 
-def compare_snapshot(source: Path, copy: Path, page_size: int, page_count: int) -> PageProof:
+def open_for_proof(db: Path) -> BinaryIO:
+    """The database file, opened for :func:`compare_snapshot`: close it only once SQLite
+    released its locks on the file (see the module docstring)."""
+    return db.open("rb")
+
+
+def compare_snapshot(source: BinaryIO, copy: Path, page_size: int, page_count: int) -> PageProof:
     """Is ``copy`` page-identical to ``source`` at one committed state of ``page_count`` pages?
 
-    The caller holds a read transaction on ``source`` (so its files are stable,
-    see the module docstring) and passes the snapshot's ``PRAGMA page_size`` and
-    ``page_count``. Also returns the SHA-256 of the whole copy file, read in the
-    same pass (the manifest records it; ``check_backup`` recomputes it).
+    ``source`` is the database file from :func:`open_for_proof`; the caller
+    holds a read transaction (or the write lock) on it, so its files are stable
+    (see the module docstring), and passes the snapshot's ``PRAGMA page_size``
+    and ``page_count``. Also returns the SHA-256 of the whole copy file, read in
+    the same pass (the manifest records it; ``check_backup`` recomputes it).
     """
-    wal = _read_wal(Path(f"{source}-wal"), page_size)
+    wal = _read_wal(Path(f"{source.name}-wal"), page_size)
     in_wal = {pgno for pgno, _, _ in wal.frames} | {1}
     copy_size = copy.stat().st_size
     h = hashlib.sha256()
     copy_digests: dict[int, bytes] = {}
-    with copy.open("rb") as cf, source.open("rb") as sf:
+    sf = source
+    with copy.open("rb") as cf:
         if copy_size != page_count * page_size:
             while block := cf.read(_CHUNK):
                 h.update(block)
@@ -143,7 +157,7 @@ def compare_snapshot(source: Path, copy: Path, page_size: int, page_count: int) 
 
 
 def _wal_pages_match(
-    source: Path, wal: _Wal, copy_digests: dict[int, bytes], page_size: int
+    source: BinaryIO, wal: _Wal, copy_digests: dict[int, bytes], page_size: int
 ) -> bool:
     """Do the copy's pages that have WAL frames (and page 1) match one commit point?
 
@@ -152,13 +166,12 @@ def _wal_pages_match(
     (the snapshot is nearly always the newest), the file alone last.
     """
     versions: dict[int, list[tuple[int, bytes]]] = {p: [] for p in copy_digests}
-    with source.open("rb") as sf:
-        for pgno in copy_digests:
-            sf.seek((pgno - 1) * page_size)
-            versions[pgno].append((-1, _digest(sf.read(page_size), pgno)))
+    for pgno in copy_digests:
+        source.seek((pgno - 1) * page_size)
+        versions[pgno].append((-1, _digest(source.read(page_size), pgno)))
     commits = [-1]
     if wal.frames:
-        with Path(f"{source}-wal").open("rb") as wf:
+        with Path(f"{source.name}-wal").open("rb") as wf:
             for index, (pgno, offset, commit) in enumerate(wal.frames):
                 if pgno in versions:
                     wf.seek(offset)

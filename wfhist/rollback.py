@@ -20,6 +20,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from wfhist import files
 from wfhist.backup import (
@@ -38,7 +39,7 @@ from wfhist.backup import (
 from wfhist.exceptions import BackupError, UsageError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import migration_lock
-from wfhist.proof import compare_snapshot
+from wfhist.proof import compare_snapshot, open_for_proof
 
 log = logging.getLogger("wfhist.rollback")
 
@@ -91,20 +92,22 @@ def restore(
     manifest = check_backup(backup_path)
     check_identity(db, backup_path, manifest, busy_timeout)
     remove_stale_tmp(db.parent, f".{db.name}.before-rollback-*")
-    live = files.open_writer(db, busy_timeout=busy_timeout)
-    try:
-        _lock_exclusively(live, db, busy_timeout)
+    # opened before and closed after SQLite's lock on the file (see wfhist.proof)
+    with open_for_proof(db) as raw:
+        live = files.open_writer(db, busy_timeout=busy_timeout)
         try:
-            aside = _keep_aside(live, db)
-            log.info("rollback: restoring %s from %s", db.name, backup_path.name)
-            proof = _restore_into(live, db, backup_path, busy_timeout, aside)
+            _lock_exclusively(live, db, busy_timeout)
+            try:
+                aside = _keep_aside(live, raw, db)
+                log.info("rollback: restoring %s from %s", db.name, backup_path.name)
+                proof = _restore_into(live, raw, db, backup_path, busy_timeout, aside)
+            finally:
+                live.execute("PRAGMA locking_mode=NORMAL")
+                live.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # lets go
+        except sqlite3.Error as exc:
+            raise files.explain_sqlite_error(db, exc) from exc
         finally:
-            live.execute("PRAGMA locking_mode=NORMAL")
-            live.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # lets the lock go
-    except sqlite3.Error as exc:
-        raise files.explain_sqlite_error(db, exc) from exc
-    finally:
-        live.close()
+            live.close()  # before ``raw``: closing ``raw`` drops this process's locks
     log.info("rollback: %s now equals %s", db.name, backup_path.name)
     rows = manifest.get("rows")
     return RollbackResult(
@@ -194,7 +197,7 @@ def _shape(con: sqlite3.Connection) -> tuple[int, int]:
     )
 
 
-def _keep_aside(live: sqlite3.Connection, db: Path) -> Path:
+def _keep_aside(live: sqlite3.Connection, raw: BinaryIO, db: Path) -> Path:
     """Copy the live content to ``<db>.before-rollback-<UTC ts>``; proved, then named."""
     stamp = _stamp(_utc_now())
     final = db.with_name(f"{db.name}.before-rollback-{stamp}")
@@ -204,7 +207,7 @@ def _keep_aside(live: sqlite3.Connection, db: Path) -> Path:
         copy_snapshot(live, tmp, files.private_mode(db))
         fsync_path(tmp)
         page_size, page_count = _shape(live)
-        proof = compare_snapshot(db, tmp, page_size, page_count)
+        proof = compare_snapshot(raw, tmp, page_size, page_count)
         check = open_source(tmp)
         try:
             problems = quick_check(check)
@@ -228,6 +231,7 @@ def _keep_aside(live: sqlite3.Connection, db: Path) -> Path:
 
 def _restore_into(
     live: sqlite3.Connection,
+    raw: BinaryIO,
     db: Path,
     backup_path: Path,
     busy_timeout: float | None,
@@ -246,7 +250,7 @@ def _restore_into(
     finally:
         src.close()
     page_size, page_count = _shape(live)
-    proof = compare_snapshot(db, backup_path, page_size, page_count)
+    proof = compare_snapshot(raw, backup_path, page_size, page_count)
     if proof.equal:
         return "page-identical to the backup (page 1 header counters excepted)"
     if _digest(live) != content_digest(backup_path):
