@@ -306,3 +306,13 @@ def test_plan_refusal_is_raised_before_anything_is_copied(sample_db: Path, tmp_p
         plan_migration(sample_db, case.path, workdir=workdir)
     assert exc.value.exit_code == 1 and "statement 2" in str(exc.value)
     assert list(workdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", ["missing", "a_file"])
+def test_bad_workdir_is_one_line(sample_db: Path, tmp_path: Path, bad: str, capsys) -> None:
+    (tmp_path / "a_file").write_text("x")
+    before = _snapshot(sample_db)
+    assert main(["plan", str(sample_db), str(M006), "--workdir", str(tmp_path / bad)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"--workdir {tmp_path / bad}: cannot create a temporary directory" in line
+    assert _snapshot(sample_db) == before

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from wfhist.backup import online_copy
+from wfhist.exceptions import UsageError
 from wfhist.files import open_writer, validate_db_path
 from wfhist.sqlscript import (
     Sandbox,
@@ -123,7 +124,7 @@ def plan_migration(
         statements=len(checked),
         renames=declared,
     )
-    with tempfile.TemporaryDirectory(prefix="wfhist-plan-", dir=workdir) as tmp:
+    with _temporary_directory(workdir) as tmp:
         snapshot = Path(tmp) / "snapshot.db"
         online_copy(db_path, snapshot)
         work = _copy(snapshot, "migrated.db")
@@ -148,6 +149,17 @@ def plan_migration(
             result.verification = verification
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _temporary_directory(workdir: str | Path | None) -> tempfile.TemporaryDirectory[str]:
+    """The sandbox's private (0700) directory, removed on exit; a bad ``--workdir`` is one line."""
+    try:
+        return tempfile.TemporaryDirectory(prefix="wfhist-plan-", dir=workdir)
+    except OSError as exc:
+        raise UsageError(
+            f"--workdir {workdir}: cannot create a temporary directory there ({exc.strerror}); "
+            "give an existing, writable directory"
+        ) from exc
 
 
 def _copy(snapshot: Path, name: str) -> Path:
