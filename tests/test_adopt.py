@@ -18,7 +18,7 @@ from tests.conftest import copy_db
 from wfhist import adopt
 from wfhist.cli import main
 from wfhist.demo import create_sample_db
-from wfhist.exceptions import MigrationError
+from wfhist.exceptions import MigrationError, SchemaError
 from wfhist.migrate import migrate
 from wfhist.schema import EXPECTED_BY_STATE, TABLE
 
@@ -61,7 +61,7 @@ def _typed(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
-def _assert_every_value_kept(before: Path, after: Path) -> int:
+def _assert_every_value_kept(before: Path, after: Path, renamed: bool = True) -> int:
     """Every non-NULL value of BEFORE, row by row, is in AFTER under its new name."""
     checked = 0
     old, new = _ro(before), _ro(after)
@@ -73,7 +73,9 @@ def _assert_every_value_kept(before: Path, after: Path) -> int:
                 for column, value in row.items():
                     if value is None:
                         continue
-                    target = NEW_NAME.get(column, column) if table == TABLE else column
+                    target = column
+                    if renamed and table == TABLE:
+                        target = NEW_NAME.get(column, column)
                     assert _typed(after_rows[rowid][target]) == _typed(value), (
                         f"{table} rowid {rowid}: {column}={value!r} is "
                         f"{target}={after_rows[rowid][target]!r} after"
@@ -191,3 +193,44 @@ def test_plan_repair_on_a_clean_file_is_none(sample_db: Path) -> None:
         assert adopt.plan_repair(con) is None
     finally:
         con.close()
+
+
+def _post006_plus_extras(tmp_path: Path) -> Path:
+    """A post-006 file with two columns wfhist does not know (a later service feature)."""
+    db = create_sample_db(tmp_path / "extras.db", rows=80, state="post-006")
+    con = sqlite3.connect(db)
+    con.execute(f"ALTER TABLE {TABLE} ADD COLUMN phase_number INTEGER")
+    con.execute(f"ALTER TABLE {TABLE} ADD COLUMN is_multi_phase BOOLEAN DEFAULT 0")
+    con.execute(f"UPDATE {TABLE} SET phase_number = id % 3")
+    con.commit()
+    con.close()
+    return db
+
+
+def test_baseline_adopts_a_known_shape_plus_extra_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _post006_plus_extras(tmp_path)
+    original = copy_db(db, tmp_path / "original.db")
+    with pytest.raises(SchemaError):  # unknown shape: refused without --baseline
+        migrate(db, backup_dir=tmp_path / "backups")
+    assert main(["migrate", str(db), "--baseline", "6", "--backup-dir", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "baseline (--baseline 6): post-006 plus phase_number, is_multi_phase" in out
+    con = _ro(db)
+    rows = con.execute("SELECT version, kind FROM wfhist_migrations ORDER BY version").fetchall()
+    con.close()
+    assert rows == [(6, "baseline"), (7, "applied")]
+    assert _assert_every_value_kept(original, db, renamed=False) > 80 * 40
+    # a second --baseline is refused: the file has a history now
+    assert main(["migrate", str(db), "--baseline", "6"]) == 2
+
+
+def test_baseline_refuses_a_file_missing_columns(tmp_path: Path) -> None:
+    db = create_sample_db(tmp_path / "pre.db", rows=40, state="pre-006")
+    before = _digest(db)
+    with pytest.raises(SchemaError) as exc:
+        adopt.record_baseline(db, 6)
+    assert "lacks scoring_version" in str(exc.value)
+    assert _digest(db) == before
+    assert main(["migrate", str(db), "--baseline", "7"]) == 2

@@ -28,12 +28,22 @@ import hashlib
 import logging
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wfhist.exceptions import MigrationError
-from wfhist.migrations import Migration, read_history
-from wfhist.schema import STORED_TEMPORAL, TABLE, TEMPORAL_RENAMES, column_names, quote_ident
+from wfhist import __version__, files
+from wfhist.exceptions import MigrationError, SchemaError, UsageError
+from wfhist.lock import migration_lock
+from wfhist.migrations import HISTORY_DDL, HISTORY_TABLE, Migration, read_history
+from wfhist.schema import (
+    EXPECTED_BY_STATE,
+    STORED_TEMPORAL,
+    TABLE,
+    TEMPORAL_RENAMES,
+    column_names,
+    quote_ident,
+)
 
 log = logging.getLogger("wfhist.adopt")
 
@@ -222,7 +232,63 @@ def partial_005(names: list[str]) -> list[str]:
     return [c for s, c in TEMPORAL_RENAMES.items() if s in have and c in have]
 
 
+#: ``--baseline N``: the known shape a file at version N has (besides extra columns).
+BASELINE_STATES = {5: "pre-006", 6: "post-006", 8: "renamed"}
+
+
+def record_baseline(db: str | Path, version: int) -> str:
+    """Flyway-style baseline: record that ``db`` is at ``version`` although its shape has extras.
+
+    For a file wfhist never migrated whose table is a known shape plus columns
+    wfhist does not know (kept as they are): it must have every column of that
+    shape (missing ones are listed, SchemaError), and no history yet. Writes only
+    the runner's table, ``PRAGMA user_version`` and the baseline row, in one
+    transaction under the migration lock; no row of the service's data changes.
+    Returns the recorded name.
+    """
+    if version not in BASELINE_STATES:
+        known = ", ".join(f"{v} ({s})" for v, s in BASELINE_STATES.items())
+        raise UsageError(f"--baseline {version}: use one of {known}")
+    path = files.validate_db_path(db)
+    state = BASELINE_STATES[version]
+    with migration_lock(path):
+        con = files.open_writer(path)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            if read_history(con):
+                raise UsageError(
+                    f"{path}: already has a {HISTORY_TABLE} history; --baseline is only for a "
+                    "file wfhist never migrated"
+                )
+            names = column_names(con)
+            missing = [c for c in EXPECTED_BY_STATE[state] if c not in names]
+            if not names or missing:
+                raise SchemaError(
+                    f"{path}: cannot baseline at {version:03d} ({state}): {TABLE} lacks "
+                    f"{', '.join(missing) or 'everything'}; restore it from a backup"
+                )
+            extra = [c for c in names if c not in EXPECTED_BY_STATE[state]]
+            name = f"{version:03d}-equivalent baseline (--baseline {version}): {state}" + (
+                f" plus {', '.join(extra)}" if extra else ""
+            )
+            con.execute(HISTORY_DDL)
+            con.execute(
+                f"INSERT INTO {HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+                "wfhist_version, kind, renames) VALUES (?, ?, NULL, ?, NULL, ?, 'baseline', NULL)",
+                (version, name, datetime.now(UTC).isoformat(timespec="milliseconds"), __version__),
+            )
+            con.execute(f"PRAGMA user_version = {int(version)}")
+            con.execute("COMMIT")
+        finally:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            con.close()
+    log.info("adopt: recorded %s", name)
+    return name
+
+
 __all__ = [
+    "BASELINE_STATES",
     "REPAIR_NAME",
     "REPAIR_VERSION",
     "STORED_TEMPORAL",
@@ -232,5 +298,6 @@ __all__ = [
     "conflicts",
     "partial_005",
     "plan_repair",
+    "record_baseline",
     "with_repairs",
 ]

@@ -120,6 +120,12 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("db", help="SQLite file to migrate (the service may keep writing)")
     p.add_argument("--to", type=int, help="target version (needed for opt-in migrations, e.g. 8)")
+    p.add_argument(
+        "--baseline",
+        type=int,
+        metavar="N",
+        help="adopt a file wfhist never migrated: a known shape plus extra columns, at version N",
+    )
     p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
     p.add_argument("--backup-dir", help="verified backup directory (default: <db dir>/backups/)")
     p.add_argument(
@@ -135,6 +141,10 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from wfhist.migrate import format_migrate, migrate
 
+    if args.baseline is not None:
+        from wfhist.adopt import record_baseline
+
+        print(f"{args.db}: recorded {record_baseline(args.db, args.baseline)}")
     result = migrate(
         args.db,
         to=args.to,
@@ -262,7 +272,9 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from wfhist.verify import format_result, parse_renames, verify
+    from wfhist.render import render
+    from wfhist.serialize import to_json
+    from wfhist.verify import parse_renames, verify
 
     renames = parse_renames(args.rename)
     if not renames and not args.no_recorded_renames:
@@ -270,7 +282,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     result = verify(
         args.before, args.after, renames=renames, tables=args.table, integrity=args.integrity
     )
-    return _verdict_out(result.to_dict(), format_result(result), args.json)
+    return _verdict_out(to_json(result), render(result), args.json)
 
 
 def _add_plan(sub: argparse._SubParsersAction) -> None:
