@@ -1,0 +1,60 @@
+"""wfhist.render: one renderer per result type, found by type; verify's text table."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from wfhist.render import RENDERERS, render
+from wfhist.verify import FAIL, format_result, verify
+
+
+def _db(path: Path, *statements: str) -> Path:
+    con = sqlite3.connect(path, isolation_level=None)
+    for stmt in statements:
+        con.execute(stmt)
+    con.close()
+    return path
+
+
+def test_verify_result_renders_one_row_per_check_and_the_verdict(tmp_path: Path) -> None:
+    before = _db(
+        tmp_path / "b.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+    )
+    after = _db(
+        tmp_path / "a.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'B')",
+    )
+    result = verify(before, after)
+    assert result.verdict == FAIL
+    text = render(result, width=80)
+    assert text == format_result(result, width=80)  # the old name is the same renderer
+    lines = text.splitlines()
+    assert lines[0].startswith(f"BEFORE {before}")
+    for check in result.checks:
+        assert any(line.startswith(f"{check.name:<16} {check.status:<6}") for line in lines)
+    assert lines[-1].startswith("verdict: FAIL")
+    assert all(len(line) <= 80 for line in lines[4:-1])
+
+
+def test_unknown_type_is_refused_and_subclasses_use_the_base_renderer() -> None:
+    @dataclass
+    class Base:
+        n: int
+
+    class Child(Base):
+        pass
+
+    with pytest.raises(TypeError, match="no renderer for Base"):
+        render(Base(1))
+    RENDERERS[Base] = lambda r, **_: f"base {r.n}"
+    try:
+        assert render(Child(2)) == "base 2"
+    finally:
+        del RENDERERS[Base]

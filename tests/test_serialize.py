@@ -1,0 +1,119 @@
+"""wfhist.serialize: real verify results validate against the shipped JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from wfhist.backup import online_copy
+from wfhist.serialize import SERIALIZERS, Kind, dumps, schema, to_json
+from wfhist.verify import VerifyResult, verify, verify_connection
+
+SETUP = [
+    "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, a, b TEXT, c INTEGER, d TEXT, "
+    "keep TEXT)",
+    "CREATE INDEX idx_c ON t(c)",
+    "CREATE TABLE k (x, y)",
+    "CREATE VIEW v AS SELECT id FROM t",
+    "INSERT INTO t (a, b, c, d, keep) VALUES (-0.0, CAST(x'61ff' AS TEXT), 1, NULL, 'k'), "
+    "(x'00ff', 'two', 2, '2', 'k'), (0.5, 'three', 3, '3', 'k')",
+    "INSERT INTO k VALUES (1, 'a'), (1, 'a')",
+]
+
+
+def _exec(path: Path, *statements: str) -> None:
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        for stmt in statements:
+            con.execute(stmt)
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def before(tmp_path: Path) -> Path:
+    path = tmp_path / "before.db"
+    _exec(path, *SETUP)
+    return path
+
+
+def _after(before: Path, *change: str, name: str = "after.db") -> Path:
+    after = before.with_name(name)
+    online_copy(before, after)
+    _exec(after, *change)
+    return after
+
+
+def _results(before: Path) -> list[VerifyResult]:
+    """PASS, every kind of FAIL finding, an unreadable AFTER, and an in-connection run."""
+    out = [verify(before, _after(before, name="same.db"))]
+    after = _after(
+        before,
+        "UPDATE t SET a = 0.0, b = CAST(x'61fe' AS TEXT) WHERE id = 1",
+        "UPDATE t SET a = x'01' WHERE id = 2",
+        "DELETE FROM t WHERE id = 3",
+        "ALTER TABLE t ADD COLUMN e TEXT DEFAULT 'x'",
+        "ALTER TABLE t DROP COLUMN keep",
+        "DROP INDEX idx_c",
+        "DROP VIEW v",
+        "CREATE VIEW v AS SELECT id, a FROM t",
+        "INSERT INTO k VALUES (1, 'a')",
+        "UPDATE sqlite_sequence SET seq = 1",
+    )
+    out.append(verify(before, after))
+    out.append(verify(before, after, renames={"t": {"c": "d", "d": "d"}}))  # merge conflicts
+    broken = before.with_name("broken.db")
+    data = bytearray(before.read_bytes())
+    data[100:] = b"\xee" * (len(data) - 100)
+    broken.write_bytes(bytes(data))
+    out.append(verify(before, broken))
+    con = sqlite3.connect(after, isolation_level=None)
+    con.execute("ATTACH DATABASE ? AS before", (f"{before.as_uri()}?mode=ro",))
+    con.execute("BEGIN")
+    out.append(verify_connection(con))
+    con.execute("ROLLBACK")
+    con.close()
+    return out
+
+
+def test_real_results_validate_against_the_schema(before: Path) -> None:
+    results = _results(before)
+    assert [r.verdict for r in results] == ["PASS", "FAIL", "FAIL", "FAIL", "FAIL"]
+    assert results[2].merge_conflicts  # the merge case really produced conflicts
+    validator = jsonschema.Draft202012Validator(schema("verify"))
+    for result in results:
+        doc = json.loads(dumps(result))  # through text: only JSON types survive
+        assert doc["format"] == "wfhist-verify/1" and doc["kind"] == "verify"
+        validator.validate(doc)
+
+
+def test_the_schema_catches_a_renamed_key(before: Path) -> None:
+    doc = to_json(verify(before, _after(before)))
+    doc["values_modified"] = doc.pop("values_changed")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema("verify"))
+
+
+def test_the_schema_is_valid_and_shipped_as_package_data() -> None:
+    jsonschema.Draft202012Validator.check_schema(schema("verify"))
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"schemas/*.json"' in pyproject
+
+
+def test_registry_adds_a_kind_and_refuses_unknown_types() -> None:
+    @dataclass
+    class Other:
+        n: int
+
+    with pytest.raises(TypeError, match="no serializer for Other"):
+        to_json(Other(1))
+    SERIALIZERS[Other] = Kind("other", 2, lambda r: {"n": r.n})
+    try:
+        assert to_json(Other(3)) == {"format": "wfhist-other/2", "kind": "other", "n": 3}
+    finally:
+        del SERIALIZERS[Other]
