@@ -377,3 +377,41 @@ def test_sandbox_denies_at_run_time(
     assert con.execute("SELECT count(*) FROM wfhist_migrations").fetchone() == (0,)
     assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_denied_at_run_time_is_a_statement_error(con: sqlite3.Connection) -> None:
+    """A trigger already in the file writes the runner's table when the migration fires it."""
+    con.execute("CREATE TRIGGER forget AFTER INSERT ON t BEGIN DELETE FROM wfhist_migrations; END")
+    con.execute("INSERT INTO wfhist_migrations VALUES (1, 'm')")
+    with pytest.raises(StatementError) as exc:
+        run_script(con, "UPDATE t SET b = 'x';\nINSERT INTO t VALUES (2, 'two');", source="m")
+    err = exc.value
+    assert err.statement_number == 2
+    assert err.sqlite_message.startswith("not allowed: it writes wfhist_migrations")
+    assert str(err).startswith("m: statement 2 of 2 failed: not allowed")
+    assert _rows(con) == [(1, "one")] and not con.in_transaction
+    assert con.execute("SELECT count(*) FROM wfhist_migrations").fetchone() == (1,)
+
+
+_FRAGMENTS = (
+    *(" ", "\n", ";", "'", '"', "`", "[", "]", "--", "/*", "*/", "(", ")", "x", "1", "t"),
+    *("SELECT ", "COMMIT", "BEGIN ", "END", "CREATE TRIGGER r AFTER INSERT ON t "),
+    *("ATTACH ':memory:' AS a", "VACUUM", "PRAGMA user_version=1", "INSERT INTO t VALUES(1,2)"),
+)
+_SQLISH = st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SQLISH)
+def test_any_text_is_run_or_refused_never_a_crash(text: str) -> None:
+    """Whatever the text: it runs, or one MigrationError with a statement number; no traceback."""
+    con = sqlite3.connect(":memory:", isolation_level=None)
+    con.execute("CREATE TABLE t (a, b)")
+    try:
+        run_script(con, text, source="fuzz.sql")
+    except (RefusedStatement, StatementError) as exc:
+        assert str(exc).startswith("fuzz.sql: statement ")
+        assert not con.in_transaction
+    assert con.execute("PRAGMA user_version").fetchone() == (0,)
+    assert con.execute("PRAGMA database_list").fetchall() == [(0, "main", "")]
+    con.close()
