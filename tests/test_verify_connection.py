@@ -162,3 +162,29 @@ def test_text_factory_is_restored(live: Path, tmp_path: Path) -> None:
     assert con.text_factory is bytes
     con.execute("ROLLBACK")
     con.close()
+
+
+def test_package_is_not_shadowed_by_a_function() -> None:
+    import types
+
+    import wfhist
+    import wfhist.verify
+
+    assert isinstance(wfhist.verify, types.ModuleType)
+    assert wfhist.verify_files is wfhist.verify.verify
+
+
+def test_never_issues_transaction_control_or_attach(live: Path, tmp_path: Path) -> None:
+    con = _runner(live, tmp_path)
+    con.execute("ALTER TABLE wh ADD COLUMN extra TEXT")
+    issued: list[str] = []
+    con.set_trace_callback(issued.append)
+    verify_connection(con, integrity="full")
+    con.set_trace_callback(None)
+    verbs = {s.split(None, 1)[0].upper() for s in issued if s.strip()}
+    assert verbs, "the trace saw no statements: the test could not fail"
+    assert not verbs & {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+    assert not verbs & {"ATTACH", "DETACH", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP"}
+    assert any("integrity_check" in s for s in issued)
+    con.execute("ROLLBACK")
+    con.close()
