@@ -353,3 +353,14 @@ def test_page_proof_sees_one_changed_byte_and_a_missing_page(tmp_path: Path) -> 
         assert not compare_snapshot(raw, copy, size, pages).equal
         copy.write_bytes(bytes(data[: size * (pages - 1)]))
         assert not compare_snapshot(raw, copy, size, pages).equal
+
+
+def test_the_real_shaped_sample_backs_up_with_unchecked_foreign_keys_named(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    result = backup(sample_db, tmp_path / "out")
+    (note,) = [n for n in result.notes if "non-unique parent" in n]
+    for table in ("tool_calls", "hook_events", "pattern_occurrences", "cost_savings_log"):
+        assert table in note
+    assert result.proof.startswith("page-identical")
+    assert json.loads(result.manifest_path.read_text())["notes"] == result.notes
