@@ -17,6 +17,7 @@ from wfhist.sqlscript import (
     check_script,
     renames_in_sql,
     run_script,
+    run_statements,
     split_statements,
     statements,
     transaction_control,
@@ -415,3 +416,27 @@ def test_any_text_is_run_or_refused_never_a_crash(text: str) -> None:
     assert con.execute("PRAGMA user_version").fetchone() == (0,)
     assert con.execute("PRAGMA database_list").fetchall() == [(0, "main", "")]
     con.close()
+
+
+def test_sandbox_keeps_a_read_only_schema_read_only(
+    con: sqlite3.Connection, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "before.db")
+    other.execute("CREATE TABLE t (a)")
+    other.execute("INSERT INTO t VALUES (1)")
+    other.commit()
+    other.close()
+    con.execute("ATTACH DATABASE ? AS before", (str(tmp_path / "before.db"),))
+    sandbox = Sandbox(read_only=("before",))
+    con.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StatementError) as exc:
+        run_statements(
+            con,
+            ["INSERT INTO main.t SELECT a, 'copied' FROM before.t;", "DELETE FROM before.t;"],
+            source="m",
+            sandbox=sandbox,
+        )
+    con.execute("ROLLBACK")
+    assert exc.value.statement_number == 2  # reading it (statement 1) was fine
+    assert "'before', which the runner attached read-only" in exc.value.sqlite_message
+    assert con.execute("SELECT count(*) FROM before.t").fetchone() == (1,)

@@ -401,17 +401,23 @@ class Sandbox:
     INTO`` as an ATTACH too), refused pragmas, writes to ``wfhist_migrations`` --
     so a statement the tokenizer misread still cannot escape. It also records
     which statement drops, creates, alters or writes what, for the report.
+
+    ``read_only`` names attached schemas the statements may only read (a runner's
+    view of the file as it was before, attached for verification).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, read_only: tuple[str, ...] = ()) -> None:
         self.statement_number = 0
         self.actions: list[tuple[str, str, str]] = []
         self.denied: str | None = None
+        self.read_only = read_only
 
     def __call__(
-        self, action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None
     ) -> int:
         why = self._denial(action, arg1, arg2)
+        if db in self.read_only and action not in (sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT):
+            why = f"it changes {db!r}, which the runner attached read-only"
         if why:
             self.denied = why
             return sqlite3.SQLITE_DENY
