@@ -192,3 +192,71 @@ def test_cli_export(sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     result = json.loads(capsys.readouterr().out)
     assert result["rows"] == 458 and result["tz"] == LA and result["out_dir"] == str(out)
     assert result["sources"] == ["workflow_history"]
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_killed_export_leftovers_are_removed_next_run(sample_db: Path, tmp_path: Path) -> None:
+    """kill -9 during COPY leaves `.out.wfhist-tmp-PID`; the next export removes it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "export"
+    code = (
+        "import sys; from wfhist.export import export_parquet; "
+        "export_parquet(sys.argv[1], sys.argv[2])"
+    )
+    killed = None
+    for _ in range(20):  # bounded: catch the child while its temporary folder exists
+        proc = subprocess.Popen([sys.executable, "-c", code, str(sample_db), str(out)])
+        tmp = tmp_path / f".export.wfhist-tmp-{proc.pid}"
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and not tmp.exists() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if proc.poll() is None and tmp.exists():
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            killed = tmp
+            break
+        proc.wait()
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+    assert killed is not None and killed.exists()
+    foreign = tmp_path / ".export.wfhist-tmp-notapid"
+    foreign.mkdir()
+    alive = tmp_path / f".export.wfhist-tmp-{os.getppid()}"  # a running process: kept
+    alive.mkdir()
+    stale = tmp_path / f".export.wfhist-old-{_dead_pid()}"
+    stale.mkdir()
+    export_parquet(sample_db, out)
+    assert not killed.exists() and not stale.exists()
+    assert foreign.exists() and alive.exists()
+
+
+def test_export_is_no_more_readable_than_its_source(sample_db: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    os.chmod(sample_db, 0o600)
+    out = tmp_path / "export"
+    old = os.umask(0o022)
+    try:
+        export_parquet(sample_db, out)
+    finally:
+        os.umask(old)
+    for path in [out, *out.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))

@@ -12,12 +12,15 @@ the folder is opened again.
 
 An export never leaves a half-written folder: it is written into a temporary
 sibling directory and moved into place only when complete; ``overwrite``
-replaces an earlier export the same way, so a failure keeps the old one.
+replaces an earlier export the same way, so a failure keeps the old one. A
+temporary folder left by a killed export is removed by the next export to the
+same place. The files are no more readable than the least readable source.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -29,7 +32,11 @@ from typing import Any
 import duckdb
 
 from wfhist.exceptions import UsageError
-from wfhist.read import DEFAULT_SOURCE_TZ, SourceSpec, connect, sql_literal
+from wfhist.read import DEFAULT_SOURCE_TZ, SourceSpec, connect, resolve_sources, sql_literal
+from wfhist.read.cache.snapshot import cache_mode, private_umask
+from wfhist.read.cache.tempdirs import chmod_tree, remove_stale, temp_sibling
+
+log = logging.getLogger("wfhist.export")
 
 #: Partition directories an export consists of; nothing else is ever replaced.
 PARTITION_PREFIX = "year="
@@ -51,10 +58,6 @@ class ExportResult:
             "sources": self.sources,
             "tz": self.tz,
         }
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _check_target(out: Path, overwrite: bool) -> None:
@@ -122,7 +125,7 @@ def _copy_to_parquet(
 
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Move the finished export to ``out``; an earlier export there is removed only afterwards."""
-    old = out.with_name(f".{out.name}.wfhist-old-{os.getpid()}")
+    old = temp_sibling(out, "wfhist-old")
     if out.is_dir() and any(out.iterdir()):
         os.replace(out, old)
     elif out.is_dir():
@@ -142,32 +145,36 @@ def export_parquet(
 ) -> ExportResult:
     """Write the ``history`` view of ``source`` (file, glob, list, DSN) to ``out_dir``.
 
-    ``progress`` prints one line per stage to stderr and, when stdout is a
-    terminal (DuckDB draws its bar there), turns on DuckDB's progress bar for the
-    long ``COPY``; a piped stdout stays clean.
+    Stages are logged (``wfhist.export``, INFO). ``progress`` turns on DuckDB's
+    progress bar for the long ``COPY`` when stdout is a terminal (DuckDB draws
+    its bar there); a piped stdout stays clean.
     """
     out = Path(out_dir).expanduser().resolve()
+    for stale in remove_stale(out):
+        log.info("export: removed %s, left by an export that was killed", stale)
     _check_target(out, overwrite)
-    report = _stderr if progress else (lambda _m: None)
+    mode = cache_mode(resolve_sources(source))
     con = connect(source, tz=tz, source_tz=source_tz)
-    tmp = out.with_name(f".{out.name}.wfhist-tmp-{os.getpid()}")
+    tmp = temp_sibling(out)
     try:
         labels = [r[0] for r in con.execute("SELECT source FROM wfhist_sources").fetchall()]
         meta = _metadata(con, tz, source_tz)
         if progress and sys.stdout.isatty():  # DuckDB draws its bar on stdout
             con.execute("SET enable_progress_bar = true")
             con.execute("SET enable_progress_bar_print = true")
-        report(f"export: reading {len(labels)} source(s), writing Parquet to {out}")
+        log.info("export: reading %d source(s), writing Parquet to %s", len(labels), out)
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
-        rows, files = _copy_to_parquet(con, tmp, meta)
+        with private_umask():
+            rows, files = _copy_to_parquet(con, tmp, meta)
         if rows == 0:
             raise UsageError(f"{', '.join(labels)}: no rows to export; nothing was written")
+        chmod_tree(tmp, mode)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         con.close()
-    report(f"export: wrote {rows} rows in {files} file(s)")
+    log.info("export: wrote %d rows in %d file(s)", rows, files)
     return ExportResult(rows=rows, files=files, out_dir=out, sources=labels, tz=tz)

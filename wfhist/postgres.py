@@ -53,9 +53,40 @@ def load_postgres_scanner(con: duckdb.DuckDBPyConnection) -> None:
         ) from exc
 
 
+def _secrets(dsn: str) -> list[str]:
+    """Every password the DSN carries (userinfo and ``?password=``), raw and decoded."""
+    found: list[str] = []
+    netloc = dsn.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    if "@" in netloc:
+        userinfo = netloc.rsplit("@", 1)[0]
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+    query = dsn.split("?", 1)[1] if "?" in dsn else ""
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if unquote(key).strip() == "password" and value:
+            found.append(value)
+    found += [unquote(f) for f in found]
+    return sorted({f for f in found if f}, key=len, reverse=True)
+
+
+def mask_secret_text(text: str, dsn: str) -> str:
+    """``text`` (an error message, a log line) with every password of ``dsn`` replaced."""
+    for secret in _secrets(dsn):
+        text = text.replace(secret, "***")
+    return text
+
+
 def mask_dsn(dsn: str) -> str:
-    """The DSN with any password (in the userinfo or ``?password=``) replaced by ``***``."""
-    parts = urlsplit(dsn)
+    """The DSN with any password (in the userinfo or ``?password=``) replaced by ``***``.
+
+    Works on malformed DSNs too (an unclosed ``[`` in an IPv6 host): the
+    password is masked by its text, never by a parser that may refuse the DSN.
+    """
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return mask_secret_text(dsn, dsn)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
@@ -69,6 +100,18 @@ def mask_dsn(dsn: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def check_dsn(dsn: str) -> None:
+    """Refuse a DSN Python cannot parse, in one line with its password masked."""
+    try:
+        parts = urlsplit(dsn)
+        _ = parts.port
+    except ValueError as exc:
+        raise UsageError(
+            f"{mask_dsn(dsn)}: not a valid postgresql:// address ({exc}); write it as "
+            "postgresql://user@host:port/database, an IPv6 host in [brackets]"
+        ) from exc
+
+
 def dsn_label(dsn: str) -> str:
     """The ``source`` value for a DSN: the database name, else the host."""
     parts = urlsplit(dsn)
@@ -77,10 +120,9 @@ def dsn_label(dsn: str) -> str:
 
 
 def _one_line(exc: Exception, dsn: str) -> str:
-    """The first line of a driver error, with the password masked should it appear."""
+    """The first line of a driver error, with every password masked should it appear."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    password = urlsplit(dsn).password
-    return text.replace(password, "***") if password else text
+    return mask_secret_text(text, dsn)
 
 
 def attach_postgres(con: duckdb.DuckDBPyConnection, dsn: str, alias: str) -> SourceInfo:
@@ -91,6 +133,7 @@ def attach_postgres(con: duckdb.DuckDBPyConnection, dsn: str, alias: str) -> Sou
     text (the service's two formats); a table that stores them as ``timestamp``
     is refused with the column named rather than silently mis-read.
     """
+    check_dsn(dsn)
     masked = mask_dsn(dsn)
     load_postgres_scanner(con)
     try:

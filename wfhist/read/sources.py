@@ -146,6 +146,13 @@ def is_postgres_dsn(text: str) -> bool:
     return text.startswith(("postgresql://", "postgres://"))
 
 
+def mask_keywords(text: str) -> str:
+    """A ``key=value`` connection string with its ``password=`` value replaced by ``***``."""
+    return " ".join(
+        "password=***" if word.startswith("password=") else word for word in text.split()
+    )
+
+
 def resolve_sources(source: SourceSpec | list[SourceSpec] | tuple[SourceSpec, ...]) -> list[str]:
     """Expand ``source`` into a list: a path, a glob, a list of either, or a DSN.
 
@@ -159,6 +166,12 @@ def resolve_sources(source: SourceSpec | list[SourceSpec] | tuple[SourceSpec, ..
     out: list[str] = []
     for item in items:
         text = os.fspath(item)
+        if "password=" in text and not is_postgres_dsn(text):
+            raise UsageError(
+                f"{mask_keywords(text)}: a libpq keyword connection string is not supported; "
+                "give a postgresql://user@host:port/database DSN (password in ~/.pgpass or "
+                "PGPASSWORD)"
+            )
         if is_postgres_dsn(text) or not _GLOB_CHARS & set(text):
             out.append(text)
             continue

@@ -22,6 +22,7 @@ import duckdb
 
 from wfhist.exceptions import UsageError
 from wfhist.files import private_mode
+from wfhist.read.cache.tempdirs import remove_stale, temp_sibling
 from wfhist.read.extensions import new_duckdb
 from wfhist.read.sources import first_line, is_postgres_dsn
 
@@ -112,7 +113,8 @@ def new_cache_file(cache: Path, mode: int) -> Iterator[duckdb.DuckDBPyConnection
     :func:`check_target` has verified is absent or a wfhist cache). On failure the
     folder is removed and ``cache`` is untouched.
     """
-    tmpdir = cache.with_name(f".{cache.name}.wfhist-tmp-{os.getpid()}")
+    remove_stale(cache)
+    tmpdir = temp_sibling(cache)
     shutil.rmtree(tmpdir, ignore_errors=True)
     with private_umask():
         tmpdir.mkdir(mode=0o700)
