@@ -15,6 +15,7 @@ from wfhist.sqlscript import (
     Sandbox,
     StatementError,
     check_script,
+    read_script,
     renames_in_sql,
     run_script,
     run_statements,
@@ -440,3 +441,18 @@ def test_sandbox_keeps_a_read_only_schema_read_only(
     assert exc.value.statement_number == 2  # reading it (statement 1) was fine
     assert "'before', which the runner attached read-only" in exc.value.sqlite_message
     assert con.execute("SELECT count(*) FROM before.t").fetchone() == (1,)
+
+
+def test_read_script_drops_a_byte_order_mark_and_refuses_other_encodings(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.sql"
+    bom.write_bytes(b"\xef\xbb\xbfCOMMIT;\r\n")
+    text = read_script(bom)
+    assert text == "COMMIT;\n"  # universal newlines, as before
+    with pytest.raises(RefusedStatement, match="COMMIT controls the transaction"):
+        check_script(text, str(bom))
+    latin = tmp_path / "latin.sql"
+    latin.write_bytes("SELECT 'café';".encode("latin-1"))
+    with pytest.raises(MigrationError, match=r"latin\.sql: not UTF-8 text"):
+        read_script(latin)
+    with pytest.raises(MigrationError, match="migration file not found"):
+        read_script(tmp_path)

@@ -536,11 +536,15 @@ def _statement_error(
 
 
 def read_script(path: str | Path) -> str:
-    """Read a migration file, with a clear error when it is not there."""
+    """Read a migration file, with a clear error when it is not there.
+
+    A UTF-8 byte-order mark (what some Windows editors write first) is dropped:
+    SQLite would read it as part of the first keyword and fail on valid SQL.
+    """
     p = Path(path)
     if not p.is_file():
         raise MigrationError(f"{p}: migration file not found; check the path")
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MigrationError(f"{p}: not UTF-8 text ({exc}); save it as UTF-8") from exc
