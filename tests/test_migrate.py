@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, MIGRATIONS
 
+from tests.hostile_cases import CASES, PASS, REFUSED, HostileCase, files_under, materialize
 from wfhist import migrate as migrate_mod
 from wfhist.backup import content_hash
 from wfhist.cli import main
@@ -475,3 +476,143 @@ def test_cli_migrate_status_and_exit_codes(sample_db: Path, capsys) -> None:
             == LockedError.exit_code
         )
     assert os.path.exists(str(sample_db) + ".wfhist-lock")
+
+
+# --- locks: bounded waits, a planted lock file, modes ---------------------------------
+
+HOLDER = """\
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("wal", [False, True], ids=["delete", "wal"])
+def test_exclusive_lock_elsewhere_fails_within_the_busy_timeout_before_any_backup(
+    tmp_path: Path, wal: bool
+) -> None:
+    from wfhist.demo import create_sample_db
+
+    db = create_sample_db(tmp_path / "workflow_history.db", rows=50, wal=wal)
+    before = content_hash(db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "wfhist", "migrate", str(db), "--busy-timeout", "2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert done.returncode == LockedError.exit_code, done.stderr
+    assert 2 <= elapsed < 2 + 6, elapsed  # the bound, plus interpreter start-up
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == 1 and "another process holds a lock" in errors[0], done.stderr
+    assert "waited 2 s" in errors[0] and "--busy-timeout" in errors[0]
+    backups = tmp_path / "backups"
+    assert not backups.exists() or not list(backups.iterdir())  # nothing partial, no backup
+    assert content_hash(db) == before
+
+
+def test_a_symlink_planted_as_the_lock_file_is_refused_and_its_target_untouched(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "passwd"
+    victim.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    victim.chmod(0o644)
+    stat_before = victim.stat()
+    Path(f"{sample_db}.wfhist-lock").symlink_to(victim)
+    done = subprocess.run(
+        [sys.executable, "-m", "wfhist", "migrate", str(sample_db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == 1 and "wfhist-lock" in errors[0] and "not a lock file" in errors[0]
+    assert victim.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+    assert victim.stat().st_mode == stat_before.st_mode
+    assert victim.stat().st_mtime_ns == stat_before.st_mtime_ns
+    assert not (sample_db.parent / "backups").exists()
+    hard = tmp_path / "other.db.wfhist-lock"
+    os.link(victim, hard)  # a hard link to someone else's file is refused too
+    with pytest.raises(UsageError, match="not a lock file"), migration_lock(tmp_path / "other.db"):
+        pass
+    assert victim.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_the_lock_file_is_no_more_readable_than_the_database(sample_db: Path, mode: int) -> None:
+    sample_db.chmod(mode)
+    migrate(sample_db)
+    lock = Path(f"{sample_db}.wfhist-lock")
+    assert lock.stat().st_mode & 0o777 == mode
+
+
+def test_max_lock_seconds_rolls_back_a_migration_that_would_keep_writers_waiting(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    d = _slow_dir(tmp_path, blob_rows=1000, cpu_rows=50_000_000)
+    before = content_hash(sample_db)
+    started = time.monotonic()
+    with pytest.raises(MigrationFailed, match=r"longer than --max-lock-seconds 0\.5") as info:
+        migrate(sample_db, migrations_dir=d, max_lock_seconds=0.5)
+    assert time.monotonic() - started < 10
+    lock_seconds = info.value.result.lock_seconds
+    assert lock_seconds is not None and 0.5 <= lock_seconds < 1.5
+    assert content_hash(sample_db) == before
+
+
+# --- the real shape, and the hostile files plan sees ------------------------------------
+
+
+def test_migrate_passes_on_the_real_shape_with_a_non_unique_parent_key(sample_db: Path) -> None:
+    con = sqlite3.connect(sample_db)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="foreign key mismatch"):
+            con.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        con.close()
+    assert main(["migrate", str(sample_db)]) == 0
+    assert status(sample_db).current_version == 7
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.fixture for c in CASES])
+def test_hostile_migration_gets_the_same_verdict_from_migrate_as_from_plan(
+    case: HostileCase, sample_db: Path, tmp_path: Path
+) -> None:
+    d = tmp_path / "hostile"
+    d.mkdir()
+    out_dir = tmp_path / "outside"
+    out_dir.mkdir()
+    materialize(case, d / f"006_{case.path.stem}.sql", live_db=sample_db, out_dir=out_dir)
+    before = content_hash(sample_db)
+    if case.outcome == PASS:
+        result = migrate(sample_db, migrations_dir=d)
+        assert result.verdict == "PASS" and result.committed
+        assert set(case.columns_added) <= set(_columns(sample_db))
+        return
+    with pytest.raises(MigrationError) as info:
+        migrate(sample_db, migrations_dir=d)
+    message = str(info.value)
+    assert case.says in message
+    if case.statement is not None:
+        assert f"statement {case.statement}" in message
+    if case.outcome == REFUSED:
+        assert "refused" in message and not (sample_db.parent / "backups").exists()
+    else:
+        assert isinstance(info.value, MigrationFailed) and "unchanged at version 005" in message
+    assert content_hash(sample_db) == before
+    assert files_under(out_dir) == {}

@@ -487,6 +487,20 @@ def _read_plan(
         raise files.explain_sqlite_error(db, exc) from exc
 
 
+def _probe_write_lock(db: Path, wait: float) -> None:
+    """Take and release the write lock once, so a held lock fails the run before any backup."""
+    con = files.open_writer(db, busy_timeout=wait)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if files.is_locked_error(exc):
+            raise files.locked_error(db, wait, "take the write lock") from exc
+        raise files.explain_sqlite_error(db, exc) from exc
+    finally:
+        con.close()
+
+
 def migrate(
     db: str | Path,
     *,
@@ -522,6 +536,7 @@ def migrate(
             log.info("migrate: %s is up to date at version %03d", path.name, plan.current)
             return result
         _check_sqlite_supports(plan.pending)
+        _probe_write_lock(path, wait)  # a file another process keeps locked: fail before the backup
         if plan.baseline:
             result.baseline = plan.baseline[0]
             log.info("migrate: no history yet; recording baseline %s", plan.baseline[1])
