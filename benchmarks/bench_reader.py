@@ -72,6 +72,7 @@ CASES = {"bare": case_bare, "live": case_live, "snapshot": case_snapshot}
 
 
 def _child(case: str, db: Path, cache: Path, profiles: Path) -> dict:
+    print(f"running {case} on {db.name} ...", flush=True)
     m = run_measured(
         case,
         [PYTHON, __file__, "--case", case, "--db", str(db), "--cache", str(cache)],
@@ -79,16 +80,19 @@ def _child(case: str, db: Path, cache: Path, profiles: Path) -> dict:
     )
     data = m.json()
     data["max_rss_mib"] = m.max_rss_mib
+    print(f"  {data['seconds']:.2f} s, {m.max_rss_mib:.0f} MiB peak RSS", flush=True)
     return data
 
 
 def _mutate(db: Path) -> None:
     """Append 1,000 rows (copies of existing ones with new adw_ids) and update 10 old rows."""
     con = sqlite3.connect(db)
-    cols = [r[1] for r in con.execute("PRAGMA table_info(workflow_history)") if r[1] != "id"]
-    others = ", ".join(c for c in cols if c != "adw_id")
+    unique = ("id", "adw_id", "workflow_id")  # new values for the UNIQUE columns
+    cols = [r[1] for r in con.execute("PRAGMA table_info(workflow_history)")]
+    others = ", ".join(c for c in cols if c not in unique)
     con.execute(
-        f"INSERT INTO workflow_history (adw_id, {others}) SELECT 'bench' || id, {others} "
+        f"INSERT INTO workflow_history (adw_id, workflow_id, {others}) "
+        f"SELECT 'bench' || id, 'bench' || id, {others} "
         "FROM workflow_history ORDER BY id LIMIT 1000"
     )
     con.execute(

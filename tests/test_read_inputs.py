@@ -177,3 +177,68 @@ def test_postgres_password_masked_in_every_output(
     for text in (message, out.out, out.err, caplog.text):
         assert "s3cr" not in text and "@t-Pw" not in text
     assert "***" in message
+
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.execute("ROLLBACK")
+print("released", flush=True)
+time.sleep(30)
+"""
+
+
+def _hold_lock(path: Path, seconds: float):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+@pytest.mark.parametrize("call", ["connect", "summarize", "load_history"])
+def test_exclusive_lock_bounded_wait_then_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    import time
+
+    from wfhist import files
+    from wfhist.exceptions import LockedError
+    from wfhist.read import summarize
+
+    path = make_db(tmp_path / "l.db", [{}])
+    monkeypatch.setattr(files, "BUSY_TIMEOUT_S", 1.0)
+    proc = _hold_lock(path, 60)
+    try:
+        started = time.monotonic()
+        with pytest.raises(LockedError) as err:
+            {"connect": connect, "summarize": summarize, "load_history": load_history}[call](path)
+        waited = time.monotonic() - started
+    finally:
+        proc.kill()
+        proc.wait()
+    assert 1.0 <= waited < 10
+    assert "another process holds a lock" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_lock_released_within_the_wait_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wfhist import files
+
+    path = make_db(tmp_path / "l.db", [{}, {}])
+    monkeypatch.setattr(files, "BUSY_TIMEOUT_S", 20.0)
+    proc = _hold_lock(path, 1.0)
+    try:
+        assert len(load_history(path)) == 2
+    finally:
+        proc.kill()
+        proc.wait()

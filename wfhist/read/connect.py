@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from wfhist.read.sources import (
     is_postgres_dsn,
     label_sources,
     resolve_sources,
+    retry_locked,
 )
 from wfhist.read.viewsql import history_select
 from wfhist.read.zones import DEFAULT_SOURCE_TZ, validate_tz
@@ -81,7 +83,7 @@ def attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[Sourc
             infos.append(attach_postgres(con, text, alias))
         else:
             info = attach_source(con, text, alias)
-            info.bad_values = cached_profile(con, info)
+            info.bad_values = retry_locked(info.path, partial(cached_profile, con, info))
             infos.append(info)
     label_sources(infos)
     return infos

@@ -12,7 +12,7 @@ import pandas as pd
 
 from wfhist.exceptions import UsageError
 from wfhist.read.connect import connect
-from wfhist.read.sources import SourceSpec
+from wfhist.read.sources import SourceSpec, retry_locked
 from wfhist.read.zones import DEFAULT_SOURCE_TZ, validate_tz
 from wfhist.schema import quote_ident
 
@@ -275,7 +275,7 @@ class _Query:
     ) -> pd.DataFrame:
         select = "*" if columns is None else _checked_columns(con, columns)
         sql, params = self.sql(con, select)
-        frame = con.execute(sql, params).df()
+        frame = retry_locked("the history source", lambda: con.execute(sql, params).df())
         if frame.empty:
             for column, parameter, value in (
                 ("model_used", "model", self.model),

@@ -10,21 +10,27 @@ the summary.
 from __future__ import annotations
 
 import glob
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
+from wfhist import files
 from wfhist.exceptions import SchemaError, UsageError
-from wfhist.files import validate_db_path
+from wfhist.files import is_locked_error, locked_error, validate_db_path
 from wfhist.read.extensions import sql_literal
 from wfhist.schema import CANONICAL_TEMPORAL, STORED_TEMPORAL, TABLE, classify_columns, quote_ident
 
 #: Columns the reader cannot work without (the view derives from them).
 REQUIRED_COLUMNS = ("id", "adw_id", "status", "start_time", "created_at")
 
+log = logging.getLogger("wfhist.read")
+T = TypeVar("T")
 SourceSpec = str | os.PathLike[str]
 _GLOB_CHARS = set("*?[")
 
@@ -92,12 +98,16 @@ def attach_source(
         )
     except duckdb.Error as exc:
         raise UsageError(f"{p}: cannot be opened as SQLite ({first_line(exc)})") from exc
-    try:
+
+    def read_meta() -> tuple[list[tuple[Any, ...]], Any, int]:
         declared = sqlite_query(
             con, alias, f"SELECT name, type FROM pragma_table_info('{TABLE}') ORDER BY cid"
         )
         journal = sqlite_query(con, alias, "PRAGMA journal_mode")[0][0]
-        user_version = int(sqlite_query(con, alias, "PRAGMA user_version")[0][0])
+        return declared, journal, int(sqlite_query(con, alias, "PRAGMA user_version")[0][0])
+
+    try:
+        declared, journal, user_version = retry_locked(str(p), read_meta)
     except duckdb.Error as exc:
         raise _read_error(p, exc) from exc
     if not declared:
@@ -135,11 +145,35 @@ def attach_source(
 
 def _read_error(p: Path, exc: BaseException) -> Exception:
     """A locked file gets the lock message; anything else says it cannot be read."""
-    from wfhist.files import is_locked_error, locked_error
-
     if is_locked_error(exc):
         return locked_error(p, None, "read it")
     return UsageError(f"{p}: cannot be read as SQLite ({first_line(exc)})")
+
+
+def retry_locked(path: str, fn: Callable[[], T]) -> T:
+    """``fn()``, retried while another process holds a lock on ``path``, for at most
+    :data:`wfhist.files.BUSY_TIMEOUT_S` seconds (then :class:`LockedError`).
+
+    DuckDB's sqlite scanner sets no busy timeout: a file under ``BEGIN
+    EXCLUSIVE`` fails at once with "database is locked". The wait is bounded and
+    said (``wfhist.read`` INFO), never endless.
+    """
+    deadline = time.monotonic() + files.BUSY_TIMEOUT_S
+    said = False
+    while True:
+        try:
+            return fn()
+        except duckdb.Error as exc:
+            if not is_locked_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise locked_error(path, None, "read it") from exc
+            if not said:
+                log.info(
+                    "%s: locked by another process; waiting up to %g s", path, files.BUSY_TIMEOUT_S
+                )
+                said = True
+            time.sleep(0.05)
 
 
 def is_postgres_dsn(text: str) -> bool:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from wfhist.read.connect import connect
-from wfhist.read.sources import SourceSpec
+from wfhist.read.sources import SourceSpec, retry_locked
 from wfhist.read.zones import DEFAULT_SOURCE_TZ
 
 
@@ -26,9 +26,12 @@ def summarize(
         ).df()
         # On a live view every query re-scans the SQLite files: read the six
         # columns the summary needs once, then count from that.
-        con.execute(
-            "CREATE TEMP TABLE wfhist_summary AS SELECT source, adw_id, status,"
-            " temporal_source, scoring_version, created_ts FROM history"
+        retry_locked(
+            ", ".join(str(p) for p in sources["path"]),
+            lambda: con.execute(
+                "CREATE TEMP TABLE wfhist_summary AS SELECT source, adw_id, status,"
+                " temporal_source, scoring_version, created_ts FROM history"
+            ),
         )
         rows = con.execute(
             "SELECT count(*), min(created_ts)::VARCHAR, max(created_ts)::VARCHAR"
