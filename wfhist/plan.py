@@ -44,6 +44,7 @@ from wfhist.files import open_writer, validate_db_path
 from wfhist.sqlscript import (
     Sandbox,
     ScriptResult,
+    Statement,
     StatementError,
     check_script,
     read_script,
@@ -139,7 +140,7 @@ def plan_migration(
             }
             if err.partial:
                 result.partial = _verify_partial(snapshot, err.partial, str(script_path), renames)
-            result.keep_going = _keep_going(snapshot, sql, declared)
+            result.keep_going = _keep_going(snapshot, checked, declared)
         else:
             result.actions = _actions(script.actions)
             verification = verify(snapshot, work, renames=declared)
@@ -190,7 +191,9 @@ def _verify_partial(
     return verify(snapshot, partial, renames=merge_renames(renames_in_sql(text), renames))
 
 
-def _keep_going(snapshot: Path, sql: str, renames: dict[str, Any]) -> dict[str, Any]:
+def _keep_going(
+    snapshot: Path, checked: list[Statement], renames: dict[str, Any]
+) -> dict[str, Any]:
     """Run every statement in autocommit, ignoring errors, like ``sqlite3 db < file.sql``.
 
     Under the same :class:`Sandbox` as the transactional run: autocommit is where
@@ -202,7 +205,7 @@ def _keep_going(snapshot: Path, sql: str, renames: dict[str, Any]) -> dict[str, 
     sandbox = Sandbox()
     con.set_authorizer(sandbox)
     try:
-        for stmt in check_script(sql, "keep-going"):
+        for stmt in checked:
             sandbox.statement_number = stmt.number
             try:
                 con.execute(stmt.text)
