@@ -37,6 +37,7 @@ from pathlib import Path
 
 from wfhist import files
 from wfhist.exceptions import MigrationError, UsageError
+from wfhist.model import read_database
 from wfhist.schema import quote_ident
 from wfhist.sqlscript import IDENTIFIER, STRING, WORD, Statement, Token, read_script, statements
 from wfhist.sqlscript import unquote as _unquote
@@ -162,22 +163,20 @@ def _verb_object(code: tuple[Token, ...]) -> tuple[str, str | None]:
 
 
 def _shape(db: Path) -> tuple[dict[str, list[str]], dict[str, tuple[str, list[str]]]]:
-    """({table: columns}, {index: (table, columns)}) of ``db``, read-only."""
+    """({table: columns}, {index: (table, columns)}) of ``db``, read-only, from the schema model."""
     con = files.open_readonly(db)
     try:
-        tables = {
-            r[0]: [c[0] for c in con.execute("SELECT name FROM pragma_table_info(?)", (r[0],))]
-            for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-        }
-        info = "SELECT name FROM pragma_index_info(?)"
-        indexes = {
-            r[0]: (r[1], [c[0] for c in con.execute(info, (r[0],))])
-            for r in con.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'")
-        }
+        model = read_database(con)
     except sqlite3.Error as exc:
         raise files.explain_sqlite_error(db, exc) from exc
     finally:
         con.close()
+    tables = {name: table.names for name, table in model.tables.items()}
+    indexes = {
+        i.name: (name, [c or "" for c, _desc in i.columns])
+        for name, table in model.tables.items()
+        for i in table.indexes
+    }
     return tables, indexes
 
 

@@ -37,6 +37,7 @@ from wfhist.migrations import (
     read_history,
     resolve_migrations_dir,
 )
+from wfhist.model import read_database
 from wfhist.schema import (
     EXPECTED_BY_STATE,
     INDEXES_BY_STATE,
@@ -141,15 +142,21 @@ class _Objects:
 
 
 def _objects(con: sqlite3.Connection) -> _Objects:
-    rows = con.execute(
-        "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' "
-        "AND (type <> 'index' OR sql IS NOT NULL)"
-    ).fetchall()
-
-    def kind(k: str) -> set[str]:
-        return {n for t, n in rows if t == k and n not in _OWN}
-
-    return _Objects(column_names(con), kind("index"), kind("table"), kind("view"), kind("trigger"))
+    """The file's objects, from the one schema model (:func:`wfhist.model.read_database`)."""
+    model = read_database(con)
+    tables = {n for n in model.tables if n not in _OWN}
+    return _Objects(
+        columns=column_names(con),
+        indexes={
+            i.name
+            for n in tables
+            for i in model.tables[n].indexes
+            if i.origin == "c"  # CREATE INDEX; SQLite's automatic ones are the constraints'
+        },
+        tables=tables,
+        views={n for n in model.views if n not in _OWN},
+        triggers=set(model.triggers),
+    )
 
 
 def _expected(state: str) -> _Objects:
