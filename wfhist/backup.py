@@ -426,7 +426,6 @@ def backup(
     out_dir: str | Path | None = None,
     *,
     busy_timeout: float | None = None,
-    report: object = None,  # accepted and ignored until migrate stops passing it
 ) -> BackupResult:
     """Write a verified backup of ``db`` into ``out_dir`` (default ``<db dir>/backups``).
 
@@ -439,8 +438,6 @@ def backup(
     """
     db = files.validate_db_path(db)
     out = Path(out_dir).resolve() if out_dir is not None else default_backup_dir(db)
-    _writable_dir(out)
-    remove_stale_tmp(out, _TMP_PREFIX + "*")
     mode = files.private_mode(db)
     now = _utc_now()
     final = out / f"{db.stem}_backup_{_stamp(now)}.db"
@@ -448,6 +445,9 @@ def backup(
     # opened before and closed after SQLite's lock on the file (see wfhist.proof)
     with open_for_proof(db) as raw, contextlib.closing(open_source(db, busy_timeout)) as source:
         with read_snapshot(source, db, busy_timeout) as snap:
+            # only now: a refused lock or a bad file leaves not even an empty directory
+            _writable_dir(out)
+            remove_stale_tmp(out, _TMP_PREFIX + "*")
             log.info("backup: copying %s (one snapshot) to %s", db.name, out)
             try:
                 copy_snapshot(source, tmp, mode)
@@ -619,12 +619,3 @@ def check_backup(backup_path: str | Path) -> dict[str, object]:
         if rows != manifest["rows"] or digest != manifest["content_hash"]:
             raise BackupError(refuse % "rows or content hash")
     return manifest
-
-
-def __getattr__(name: str) -> object:
-    """``from wfhist.backup import rollback`` (the old home) still works: see wfhist.rollback."""
-    if name in ("rollback", "restore", "RollbackResult"):
-        from wfhist import rollback as module
-
-        return getattr(module, name)
-    raise AttributeError(f"module 'wfhist.backup' has no attribute {name!r}")
