@@ -375,7 +375,7 @@ def _wait_for(lines: queue.Queue, needle: str, timeout: float = 20) -> None:
 
 
 def test_second_concurrent_migrate_refuses_at_once(sample_db: Path, tmp_path: Path) -> None:
-    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=20_000_000)
+    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=5_000_000)
     first, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
         _wait_for(lines, "statement 1/")
@@ -616,3 +616,27 @@ def test_hostile_migration_gets_the_same_verdict_from_migrate_as_from_plan(
         assert isinstance(info.value, MigrationFailed) and "unchanged at version 005" in message
     assert content_hash(sample_db) == before
     assert files_under(out_dir) == {}
+
+
+def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    d = _slow_dir(tmp_path, blob_rows=1000, cpu_rows=5_000_000)
+    rows = _q(sample_db, "SELECT count(*) FROM workflow_history")[0][0]
+    proc, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
+    try:
+        _wait_for(lines, "statement 3/4")
+        con = sqlite3.connect(sample_db, timeout=0.3)  # like the service, with a short timeout
+        try:
+            assert con.execute("SELECT count(*) FROM workflow_history").fetchone() == (rows,)
+            assert "slow_marker" not in _columns(sample_db)  # the file as it was
+            started = time.monotonic()
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                con.execute("UPDATE workflow_history SET retry_count = 1 WHERE id = 1")
+            assert time.monotonic() - started >= 0.25  # it waited its busy timeout
+            con.rollback()
+        finally:
+            con.close()
+    finally:
+        assert proc.wait(timeout=60) == 0
+    assert "slow_marker" in _columns(sample_db)
