@@ -316,3 +316,26 @@ def test_bad_workdir_is_one_line(sample_db: Path, tmp_path: Path, bad: str, caps
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert f"--workdir {tmp_path / bad}: cannot create a temporary directory" in line
     assert _snapshot(sample_db) == before
+
+
+def test_plan_denies_at_run_time_what_the_text_does_not_show(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    """A trigger already in the file writes the runner's table when the migration fires it:
+    the text passes the guard, the sandbox denies it while running -> FAIL naming statement 1."""
+    con = sqlite3.connect(sample_db, isolation_level=None)
+    con.execute("CREATE TABLE wfhist_migrations (version INTEGER PRIMARY KEY, name TEXT)")
+    con.execute(
+        f"CREATE TRIGGER forget AFTER INSERT ON {TABLE} BEGIN DELETE FROM wfhist_migrations; END"
+    )
+    con.close()
+    migration = tmp_path / "insert.sql"
+    migration.write_text(f"INSERT INTO {TABLE} (adw_id, status) VALUES ('feedbeef', 'running');\n")
+    before = _snapshot(sample_db)
+    result = plan_migration(sample_db, migration)
+    assert result.verdict == FAIL and result.error is not None
+    assert result.error["statement_number"] == 1
+    assert result.error["message"].startswith("not allowed: it writes wfhist_migrations")
+    assert result.keep_going is not None  # the runner without a transaction is sandboxed too
+    assert result.keep_going["errors"][0]["message"] == result.error["message"]
+    assert _snapshot(sample_db) == before

@@ -206,11 +206,12 @@ def _keep_going(
     con.set_authorizer(sandbox)
     try:
         for stmt in checked:
-            sandbox.statement_number = stmt.number
+            sandbox.statement_number, sandbox.denied = stmt.number, None
             try:
                 con.execute(stmt.text)
             except sqlite3.Error as exc:
-                errors.append({"statement_number": stmt.number, "message": str(exc)})
+                why = f"not allowed: {sandbox.denied}" if sandbox.denied else str(exc)
+                errors.append({"statement_number": stmt.number, "message": why})
     finally:
         con.close()
     return {"errors": errors, "verification": verify(snapshot, copy, renames=renames)}
