@@ -51,11 +51,18 @@ print(f"pandas: {diff.shape[0]} rows differ in {diff.shape[1] // 2} columns")
 """
 
 
-def build_pair(rows: int, data: Path) -> tuple[Path, Path]:
-    """The sample and its 006-migrated copy, built once and kept in ``data``."""
+def build_pair(rows: int, data: Path, source: Path | None = None) -> tuple[Path, Path]:
+    """The sample and its 006-migrated copy, built once and kept in ``data``.
+
+    ``source``: an existing pre-006 sample (e.g. another benchmark's 1M-row file)
+    copied instead of generating one (minutes of CPU for 1M rows).
+    """
     data.mkdir(parents=True, exist_ok=True)
     before = data / f"bench_{rows}_before.db"
     after = data / f"bench_{rows}_after_006.db"
+    if not before.exists() and source is not None:
+        print(f"copying {source} to {before} ...", flush=True)
+        online_copy(source, before)
     if not before.exists():
         print(f"building {before} ({rows:,} rows; minutes for 1M) ...", flush=True)
         create_sample_db(before, rows=rows)
@@ -127,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="cache directory")
     parser.add_argument("--skip-pandas", action="store_true", help="skip the pandas compare")
+    parser.add_argument("--source", type=Path, help="copy this pre-006 sample instead of building")
     parser.add_argument(
         "--full-integrity",
         action="store_true",
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    before, after = build_pair(args.rows, args.data)
+    before, after = build_pair(args.rows, args.data, args.source)
     size = (before.stat().st_size + after.stat().st_size) / 2**20
     print(f"pair: {before.name} + {after.name} ({size:,.0f} MiB together)")
     for path in (before, after):  # warm the page cache equally for every tool
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             while fh.read(1 << 24):
                 pass
 
-    verify = [sys.executable, "-m", "wfhist.cli", "verify", str(before), str(after)]
+    verify = [sys.executable, "-m", "wfhist", "verify", str(before), str(after)]
     runs = [measure("wfhist verify", verify)]
     if args.full_integrity:
         runs.append(measure("verify (full)", [*verify, "--integrity", "full"]))

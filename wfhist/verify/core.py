@@ -53,6 +53,11 @@ log = logging.getLogger("wfhist.verify")
 
 #: Name under which AFTER is attached to the BEFORE connection ("after" is a keyword).
 _AFTER = "after_db"
+#: verify reads both files once, front to back. Through a memory map every page read
+#: counts in the process's RSS: on the 1M-row pair 2.9 GiB peak (21 s) against 162 MiB
+#: (28 s) with read() calls, both runs under a load average of 15 and both faster than
+#: sqldiff in the same run (51 s / 42 s). Flat memory is the promise; keep read().
+NO_MMAP = "PRAGMA mmap_size = 0"
 #: Cap on (dropped, added) column pairs compared for a rename hint.
 _HINT_PAIRS = 200
 
@@ -86,6 +91,7 @@ def verify(
         pending = pool.submit(integrity_of_files, before_path, after_path, method)
         con = open_readonly(before_path)
         try:
+            con.execute(NO_MMAP)
             con.text_factory = lenient_text
             prepare(con)
             try:

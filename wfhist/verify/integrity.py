@@ -161,6 +161,7 @@ def integrity_of_files(before: Path, after: Path, method: str) -> tuple[Check, d
         con = open_readonly(after, check_same_thread=False)
         try:
             con.execute(f"PRAGMA cache_size = {_INTEGRITY_CACHE}")
+            con.execute("PRAGMA mmap_size = 0")  # pages read once: no need to map them into RSS
             before_schema: str | None = "before_db"
             try:
                 con.execute("ATTACH DATABASE ? AS before_db", (readonly_uri(before),))
