@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -31,7 +30,14 @@ from wfhist import __version__, files
 from wfhist.exceptions import BackupError, WfhistError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import lock_path, migration_lock
-from wfhist.proof import PageProof, compare_snapshot, file_sha256, open_for_proof
+from wfhist.proof import (
+    PageProof,
+    compare_snapshot,
+    file_sha256,
+    list_tables,
+    logical_digest,
+    open_for_proof,
+)
 from wfhist.schema import quote_ident
 
 __all__ = [
@@ -51,8 +57,6 @@ log = logging.getLogger("wfhist.backup")
 MANIFEST_FORMAT = "wfhist-backup/2"
 #: Manifests of earlier wfhist versions (logical content hash only), still checked.
 OLD_MANIFEST_FORMAT = "wfhist-backup/1"
-#: json_array() takes at most 127 arguments in common builds: rows are rendered in chunks.
-_ARGS_PER_CALL = 100
 _TMP_PREFIX = ".tmp-"
 #: How many of the oldest runs' ``adw_id`` the manifest keeps to recognise its database.
 IDENTITY_RUNS = 16
@@ -170,86 +174,12 @@ def online_copy(src: str | Path, dst: str | Path, busy_timeout: float | None = N
 # --- logical content hash (old manifests; fallback when pages cannot be compared) -----
 
 
-def _tables(con: sqlite3.Connection) -> list[tuple[str, bool]]:
-    """(name, without_rowid) of every ordinary table, by name."""
-    rows = con.execute(
-        "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
-        "AND name NOT IN ('sqlite_schema', 'sqlite_master', 'sqlite_temp_schema', "
-        "'sqlite_temp_master') ORDER BY name"
-    ).fetchall()
-    return [(name, bool(wr)) for name, wr in rows]
-
-
-def _order_by(con: sqlite3.Connection, table: str, without_rowid: bool) -> str:
-    if not without_rowid:
-        return "_rowid_"
-    pk = con.execute(
-        "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,)
-    ).fetchall()
-    return ", ".join(quote_ident(r[0]) for r in pk)
-
-
-def _render(column: str) -> str:
-    """SQL rendering one value exactly: storage class and every byte.
-
-    ``quote()`` is exact for numbers, NULL and BLOBs; TEXT is rendered as the hex
-    of its bytes, so invalid UTF-8 and embedded NUL characters are compared too
-    (``quote()`` would stop at a NUL, and Python cannot decode invalid UTF-8).
-    """
-    c = quote_ident(column)
-    return f"CASE typeof({c}) WHEN 'text' THEN 't' || hex({c}) ELSE quote({c}) END"
-
-
-def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: object) -> int:
-    """Feed one table's rows into ``h`` in key order; return the row count."""
-    cols = [
-        r[0] for r in con.execute("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
-    ]
-    h.update(("T" + json.dumps([table, cols]) + "\n").encode())  # type: ignore[attr-defined]
-    if not cols:
-        return 0
-    rendered = [_render(c) for c in cols]
-    chunks = [
-        "json_array(" + ", ".join(rendered[i : i + _ARGS_PER_CALL]) + ")"
-        for i in range(0, len(rendered), _ARGS_PER_CALL)
-    ]
-    expr = chunks[0] if len(chunks) == 1 else "json_array(" + ", ".join(chunks) + ")"
-    sql = (
-        f"SELECT {expr} || char(10) FROM {quote_ident(table)} "
-        f"ORDER BY {_order_by(con, table, without_rowid)}"
-    )
-    n = 0
-    cur = con.execute(sql)
-    while batch := cur.fetchmany(4096):
-        h.update("".join(r[0] for r in batch).encode())  # type: ignore[attr-defined]
-        n += len(batch)
-    return n
-
-
-def _digest(con: sqlite3.Connection) -> tuple[str, dict[str, int]]:
-    """Logical content hash and rows per table of the snapshot ``con`` currently reads.
-
-    The schema (every ``CREATE`` statement, as hex of its bytes) is hashed too.
-    Physical layout (page size, free pages, rowids of tables without an
-    INTEGER PRIMARY KEY) is not content and is left out.
-    """
-    h = hashlib.sha256()
-    for row in con.execute(
-        "SELECT type, name, tbl_name, hex(sql) FROM sqlite_schema ORDER BY type, name"
-    ):
-        h.update(("S" + json.dumps(list(row)) + "\n").encode())
-    rows = {}
-    for table, without_rowid in _tables(con):
-        rows[table] = _hash_table(con, table, without_rowid, h)
-    return "sha256:" + h.hexdigest(), rows
-
-
 def content_digest(path: str | Path) -> tuple[str, dict[str, int]]:
     """(logical content hash, rows per table) of ``path``, read in one snapshot."""
     con = open_source(path)
     try:
         with read_snapshot(con, path):
-            return _digest(con)
+            return logical_digest(con)
     finally:
         con.close()
 
@@ -266,7 +196,7 @@ def count_rows(con: sqlite3.Connection) -> dict[str, int]:
     """Rows per table (``count(*)`` walks the smallest index: no row is decoded)."""
     return {
         t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchone()[0]
-        for t, _ in _tables(con)
+        for t, _ in list_tables(con)
     }
 
 
@@ -278,7 +208,7 @@ def foreign_key_check(con: sqlite3.Connection) -> tuple[int, list[str]]:
     instead of returning rows, so they are named and skipped, never fatal.
     """
     violations, unchecked = 0, []
-    for table, _ in _tables(con):
+    for table, _ in list_tables(con):
         try:
             violations += len(
                 con.execute(f"PRAGMA foreign_key_check({quote_ident(table)})").fetchall()
@@ -491,7 +421,7 @@ def _prove(
         )
     else:
         log.info("backup: pages differ (%s); comparing every row instead", proof.detail)
-        src_hash, src_rows = _digest(source)
+        src_hash, src_rows = logical_digest(source)
         copy_hash, copy_rows = content_digest(copy)
         if (copy_hash, copy_rows) != (src_hash, src_rows):
             raise BackupError(f"{copy}: content differs from the source snapshot; not kept")

@@ -21,7 +21,7 @@ Where do the snapshot's pages live while the read transaction is held?
   (newest first); the proof is that the copy equals the source at one commit
   point with the same page count, which is what the backup API promises.
 
-This module only reads bytes; it never opens the files through SQLite. It
+The page proof only reads bytes; it never opens the files through SQLite. It
 never opens or closes the *database file* itself either: POSIX drops all of a
 process's locks on a file when any descriptor of it is closed, so closing our
 own descriptor while SQLite holds the snapshot's lock would silently release
@@ -32,10 +32,14 @@ closes it after SQLite let go (:func:`open_for_proof`).
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from wfhist.schema import quote_ident
 
 #: Bytes of page 1 that SQLite rewrites in any file it writes: not content.
 #: 18-19 file format (1 = journal, 2 = WAL), 24-31 change counter and page
@@ -47,6 +51,8 @@ _CHUNK = 8 << 20
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
 _WAL_HEADER = 32
 _FRAME_HEADER = 24
+#: json_array() takes at most 127 arguments in common builds: rows are rendered in chunks.
+_ARGS_PER_CALL = 100
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,83 @@ def _version_at(history: list[tuple[int, bytes]], k: int) -> bytes:
             break
         found = digest
     return found
+
+
+# --- logical content hash (old manifests; the fallback when pages cannot be compared) ---
+
+
+def list_tables(con: sqlite3.Connection) -> list[tuple[str, bool]]:
+    """(name, without_rowid) of every ordinary table, by name."""
+    rows = con.execute(
+        "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+        "AND name NOT IN ('sqlite_schema', 'sqlite_master', 'sqlite_temp_schema', "
+        "'sqlite_temp_master') ORDER BY name"
+    ).fetchall()
+    return [(name, bool(wr)) for name, wr in rows]
+
+
+def _order_by(con: sqlite3.Connection, table: str, without_rowid: bool) -> str:
+    if not without_rowid:
+        return "_rowid_"
+    pk = con.execute(
+        "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (table,)
+    ).fetchall()
+    return ", ".join(quote_ident(r[0]) for r in pk)
+
+
+def _render(column: str) -> str:
+    """SQL rendering one value exactly: storage class and every byte.
+
+    ``quote()`` is exact for numbers, NULL and BLOBs; TEXT is rendered as the hex
+    of its bytes, so invalid UTF-8 and embedded NUL characters are compared too
+    (``quote()`` would stop at a NUL, and Python cannot decode invalid UTF-8).
+    """
+    c = quote_ident(column)
+    return f"CASE typeof({c}) WHEN 'text' THEN 't' || hex({c}) ELSE quote({c}) END"
+
+
+def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: object) -> int:
+    """Feed one table's rows into ``h`` in key order; return the row count."""
+    cols = [
+        r[0] for r in con.execute("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
+    ]
+    h.update(("T" + json.dumps([table, cols]) + "\n").encode())  # type: ignore[attr-defined]
+    if not cols:
+        return 0
+    rendered = [_render(c) for c in cols]
+    chunks = [
+        "json_array(" + ", ".join(rendered[i : i + _ARGS_PER_CALL]) + ")"
+        for i in range(0, len(rendered), _ARGS_PER_CALL)
+    ]
+    expr = chunks[0] if len(chunks) == 1 else "json_array(" + ", ".join(chunks) + ")"
+    sql = (
+        f"SELECT {expr} || char(10) FROM {quote_ident(table)} "
+        f"ORDER BY {_order_by(con, table, without_rowid)}"
+    )
+    n = 0
+    cur = con.execute(sql)
+    while batch := cur.fetchmany(4096):
+        h.update("".join(r[0] for r in batch).encode())  # type: ignore[attr-defined]
+        n += len(batch)
+    return n
+
+
+def logical_digest(con: sqlite3.Connection) -> tuple[str, dict[str, int]]:
+    """Logical content hash and rows per table of the snapshot ``con`` currently reads.
+
+    The schema (every ``CREATE`` statement, as hex of its bytes) is hashed too.
+    Physical layout (page size, free pages, rowids of tables without an
+    INTEGER PRIMARY KEY) is not content and is left out.
+    """
+    h = hashlib.sha256()
+    for row in con.execute(
+        "SELECT type, name, tbl_name, hex(sql) FROM sqlite_schema ORDER BY type, name"
+    ):
+        h.update(("S" + json.dumps(list(row)) + "\n").encode())
+    rows = {}
+    for table, without_rowid in list_tables(con):
+        rows[table] = _hash_table(con, table, without_rowid, h)
+    return "sha256:" + h.hexdigest(), rows
 
 
 def file_sha256(path: Path) -> str:

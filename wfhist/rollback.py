@@ -24,7 +24,6 @@ from typing import BinaryIO
 
 from wfhist import files
 from wfhist.backup import (
-    _digest,
     _stamp,
     _utc_now,
     check_backup,
@@ -39,7 +38,7 @@ from wfhist.backup import (
 from wfhist.exceptions import BackupError, UsageError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import migration_lock
-from wfhist.proof import compare_snapshot, open_for_proof
+from wfhist.proof import compare_snapshot, logical_digest, open_for_proof
 
 log = logging.getLogger("wfhist.rollback")
 
@@ -211,7 +210,7 @@ def _keep_aside(live: sqlite3.Connection, raw: BinaryIO, db: Path) -> Path:
         check = open_source(tmp)
         try:
             problems = quick_check(check)
-            if not proof.equal and _digest(check) != _digest(live):
+            if not proof.equal and logical_digest(check) != logical_digest(live):
                 problems.append(f"copy differs from the live file ({proof.detail})")
         finally:
             check.close()
@@ -253,7 +252,7 @@ def _restore_into(
     proof = compare_snapshot(raw, backup_path, page_size, page_count)
     if proof.equal:
         return "page-identical to the backup (page 1 header counters excepted)"
-    if _digest(live) != content_digest(backup_path):
+    if logical_digest(live) != content_digest(backup_path):
         raise BackupError(
             f"{db}: after restore the content differs from {backup_path.name}; "
             f"the previous content is in {aside}"
