@@ -48,6 +48,7 @@ from wfhist.migrations import (
     read_history,
     resolve_migrations_dir,
 )
+from wfhist.render import render_losses
 from wfhist.schema import TABLE, column_names
 from wfhist.sqlscript import Sandbox, check_script
 from wfhist.verify import VerifyResult, verify_connection
@@ -447,27 +448,6 @@ def _commit(con: sqlite3.Connection, db: Path, wait: float) -> None:
         raise files.explain_sqlite_error(db, exc) from exc
 
 
-def _loss_summary(verification: VerifyResult) -> str:
-    """One line naming what failed, every column that would have been lost included.
-
-    TEMPORARY local renderer until helper A's ``wfhist.render`` has a migrate entry.
-    """
-    parts = [
-        f"{c.name}: {c.detail}"
-        for c in verification.checks
-        if c.status == "FAIL" and c.name != "columns_dropped"
-    ]
-    dropped = verification.columns_dropped
-    if dropped:
-        names = ", ".join(
-            f"{d['table']}.{d['column']}"
-            + (f" ({d['non_null']} non-NULL)" if d.get("non_null") is not None else "")
-            for d in dropped
-        )
-        parts.append(f"{len(dropped)} columns would have been lost: {names}")
-    return "; ".join(parts) or "see the verification report in the result's verification"
-
-
 # --- the run ---------------------------------------------------------------------------
 
 
@@ -551,7 +531,7 @@ def migrate(
             names = ", ".join(m.name for m in plan.pending)
             raise _unchanged(
                 MigrationError(
-                    f"verification FAILED after {names}: {_loss_summary(result.verification)}"
+                    f"verification FAILED after {names}: {render_losses(result.verification)}"
                 ),
                 result,
             )

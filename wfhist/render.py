@@ -39,6 +39,26 @@ def render_verify(result: VerifyResult, *, width: int = 100, max_lines: int = 4)
     return "\n".join(lines)
 
 
+def render_losses(result: VerifyResult) -> str:
+    """One line naming what failed, every column that would have been lost included.
+
+    What ``migrate`` says when verification FAILs inside its transaction.
+    """
+    parts = [
+        f"{c.name}: {c.detail}"
+        for c in result.checks
+        if c.status == "FAIL" and c.name != "columns_dropped"
+    ]
+    if result.columns_dropped:
+        names = ", ".join(
+            f"{d['table']}.{d['column']}"
+            + (f" ({d['non_null']} non-NULL)" if d.get("non_null") is not None else "")
+            for d in result.columns_dropped
+        )
+        parts.append(f"{len(result.columns_dropped)} columns would have been lost: {names}")
+    return "; ".join(parts) or "no check failed"
+
+
 #: Result type -> renderer (keyword options such as ``width`` are passed through).
 RENDERERS: dict[type, Renderer] = {
     VerifyResult: render_verify,
