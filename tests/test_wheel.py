@@ -7,6 +7,7 @@ tests keep the pieces honest in seconds.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -28,16 +29,22 @@ def test_checkout_folders_are_the_source_of_truth() -> None:
     ]
 
 
-def test_pyproject_ships_every_migration_and_notebook() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
-    setup = config["setuptools"]
+def test_packaging_ships_every_migration_and_notebook() -> None:
+    """setup.py maps the folders to wfhist.data.*; pyproject's package data takes every file."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    data = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DATA"
+    )
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = config["tool"]["setuptools"]["package-data"]
     for package, folder, pattern in (
         ("wfhist.data.migrations", "migrations", "*.sql"),
         ("wfhist.data.notebooks", "notebooks", "*.ipynb"),
     ):
-        assert package in setup["packages"]
-        assert setup["package-dir"][package] == folder
-        assert pattern in setup["package-data"][package]
+        assert data[package] == folder
+        assert pattern in package_data[package]
         assert list((ROOT / folder).glob(pattern))
         others = [
             p
