@@ -206,3 +206,29 @@ def test_ctrl_c_during_verification_rolls_back_with_one_line(
     assert "unchanged at version 005" in errors[0]
     assert _file_hash(db) == before
     assert "migrate: verification" not in "\n".join(seen)  # it really stopped mid-verification
+
+
+CRASHING_WRITER = """\
+import os, signal, sqlite3, sys
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA cache_size = 10")  # spill: the file holds uncommitted pages, -journal is hot
+con.execute("BEGIN")
+con.execute("UPDATE workflow_history SET nl_input = 'half-written'")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_hot_journal_left_by_a_killed_writer_is_rolled_back_and_migrate_completes(
+    sample_db: Path,
+) -> None:
+    subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(sample_db)], timeout=60)
+    assert Path(f"{sample_db}-journal").stat().st_size > 0
+    result = migrate(sample_db)
+    assert result.verdict == "PASS" and result.committed
+    con = sqlite3.connect(sample_db)
+    try:
+        assert con.execute(
+            "SELECT count(*) FROM workflow_history WHERE nl_input = 'half-written'"
+        ).fetchone() == (0,)  # the crashed writer's uncommitted change was rolled back
+    finally:
+        con.close()

@@ -455,16 +455,37 @@ def _read_plan(
     db: Path, migrations: list[Migration], to: int | None, where: Path, wait: float
 ) -> _Plan:
     """Decide what is pending from a read-only look at the file (no lock on the file)."""
-    try:
-        con = files.open_readonly(db, busy_timeout=wait)
+    for attempt in (1, 2):
         try:
-            return _plan(db, con, migrations, to, where)
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        if files.is_locked_error(exc):
-            raise files.locked_error(db, wait, "read its migration history") from exc
-        raise files.explain_sqlite_error(db, exc) from exc
+            con = files.open_readonly(db, busy_timeout=wait)
+            try:
+                return _plan(db, con, migrations, to, where)
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_READONLY_ROLLBACK and attempt == 1:
+                _recover_hot_journal(db, wait)
+                continue
+            if files.is_locked_error(exc):
+                raise files.locked_error(db, wait, "read its migration history") from exc
+            raise files.explain_sqlite_error(db, exc) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _recover_hot_journal(db: Path, wait: float) -> None:
+    """Roll back the transaction a crashed writer left (as any SQLite writer's first read does).
+
+    ``migrate`` is about to write the file anyway, holding the wfhist lock; a
+    read on a read-write connection makes SQLite restore the journal's original
+    pages, exactly as the service's next access would.
+    """
+    log.info("migrate: %s-journal: rolling back a transaction a crashed writer left", db.name)
+    con = files.open_writer(db, busy_timeout=wait)
+    try:
+        con.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    finally:
+        con.close()
 
 
 def _probe_write_lock(db: Path, wait: float) -> None:
