@@ -166,3 +166,22 @@ def test_normalise_keeps_literals_and_renames_identifiers() -> None:
         "from",
         "t",
     ]
+
+
+def test_virtual_table_of_an_unknown_module_is_listed_with_its_error(tmp_path: Path) -> None:
+    path = tmp_path / "vm.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    con.execute("PRAGMA writable_schema = ON")  # as a file made by another SQLite build
+    con.execute(
+        "INSERT INTO sqlite_master VALUES "
+        "('table', 'vx', 'vx', 0, 'CREATE VIRTUAL TABLE vx USING nosuchmod(a)')"
+    )
+    con.close()
+    con = sqlite3.connect(path)
+    model = read_database(con)
+    vx = model.tables["vx"]
+    assert vx.is_virtual and vx.module == "nosuchmod" and vx.columns == []
+    assert vx.error == "no such module: nosuchmod"
+    assert model.tables["t"].error is None
+    con.close()

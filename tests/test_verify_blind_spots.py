@@ -289,3 +289,15 @@ def test_invalid_utf8_changed_bytes_fail_without_crashing(tmp_path: Path) -> Non
     assert result.tables["k"]["rows_missing"] == 1
     json.dumps(to_json(result))
     format_result(result)
+
+
+def test_virtual_table_this_sqlite_cannot_read_fails_with_the_reason(tmp_path: Path) -> None:
+    setup = [
+        "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+        "PRAGMA writable_schema = ON",
+        "INSERT INTO sqlite_master VALUES "
+        "('table', 'vx', 'vx', 0, 'CREATE VIRTUAL TABLE vx USING nosuchmod(a)')",
+    ]
+    result = verify(*_pair(tmp_path, setup, []))
+    assert result.verdict == FAIL  # nothing proves vx kept its rows
+    assert "vx: no such module: nosuchmod" in result.check("read").detail

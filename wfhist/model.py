@@ -120,6 +120,9 @@ class Table:
     is_virtual: bool = False
     module: str | None = None  # fts5, rtree, ... for a virtual table
     shadow_tables: list[str] = field(default_factory=list)
+    #: Why the columns could not be read (a virtual table whose module this SQLite
+    #: lacks: "no such module: ..."); None when the table was read.
+    error: str | None = None
 
     @property
     def names(self) -> list[str]:
@@ -191,11 +194,18 @@ def read_database(con: sqlite3.Connection, schema: str = "main") -> Database:
     for name, kind, wr, strict in listed:
         if name.startswith("sqlite_") or kind not in ("table", "virtual") or name in shadows:
             continue
-        tables[name] = _read_table(con, schema, name, sql_of.get(name, ""), bool(wr), bool(strict))
-        if kind == "virtual":
-            tables[name].is_virtual = True
-            tables[name].module = _module(sql_of.get(name, ""))
-            tables[name].shadow_tables = sorted(s for s, o in shadows.items() if o == name)
+        sql = sql_of.get(name, "")
+        if kind == "table":
+            tables[name] = _read_table(con, schema, name, sql, bool(wr), bool(strict))
+            continue
+        try:
+            table = _read_table(con, schema, name, sql, bool(wr), bool(strict))
+        except sqlite3.OperationalError as exc:  # its module is not in this SQLite
+            table = Table(name=name, sql=sql, columns=[], error=str(exc))
+        table.is_virtual = True
+        table.module = _module(sql)
+        table.shadow_tables = sorted(s for s, o in shadows.items() if o == name)
+        tables[name] = table
     objects = {
         kind: {
             name: SchemaObject(kind, name, tbl, sql or "")

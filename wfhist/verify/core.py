@@ -234,6 +234,11 @@ def _compare_tables(
     for name in sorted(selected):
         bt, at = before.tables.get(name), after.tables.get(name)
         log.info("verify: comparing %s", name)
+        unreadable = [t.error for t in (bt, at) if t is not None and t.error]
+        if unreadable:
+            found.read_errors.append(f"{name}: {unreadable[0]}")
+            result.tables[name] = {"status": "unreadable", "error": unreadable[0]}
+            continue
         try:
             if bt and at:
                 bt, at = comparable(bt), comparable(at)
