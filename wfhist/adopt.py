@@ -218,7 +218,10 @@ def with_repairs(
         path=shipped.path.with_name(REPAIR_NAME),
         sql=repair.sql,
         sha256=hashlib.sha256(repair.sql.encode()).hexdigest(),
-        opt_in=shipped.opt_in,
+        opt_in=(
+            "repairs the partially applied 005 (" + "; ".join(repair.steps) + "); the service's "
+            "code from commit 87423d6 on needs it"
+        ),
         recorded={TABLE: repair.renames},
         steps=tuple(repair.steps),
     )
