@@ -301,3 +301,28 @@ def test_virtual_table_this_sqlite_cannot_read_fails_with_the_reason(tmp_path: P
     result = verify(*_pair(tmp_path, setup, []))
     assert result.verdict == FAIL  # nothing proves vx kept its rows
     assert "vx: no such module: nosuchmod" in result.check("read").detail
+
+
+# --- hostile names --------------------------------------------------------------------------
+
+NAMES = [
+    'CREATE TABLE "we""ird t" ("id x" INTEGER PRIMARY KEY, "sel;ect" TEXT, [a"b] REAL)',
+    'CREATE TABLE "no key" ("v ""q""", "w--x")',
+    "INSERT INTO \"we\"\"ird t\" VALUES (1, 'a', 1.5), (2, 'b', 2.5)",
+    "INSERT INTO \"no key\" VALUES (1, '/*'), (1, '/*')",
+]
+
+
+def test_quoted_names_are_compared_not_executed(tmp_path: Path) -> None:
+    same = verify(*_pair(tmp_path, NAMES, []))
+    assert same.verdict == PASS, _explain(same)
+    changed_dir = tmp_path / "changed"
+    changed_dir.mkdir()
+    change = [
+        'UPDATE "we""ird t" SET "sel;ect" = \'B\' WHERE "id x" = 2',
+        'DELETE FROM "no key" WHERE rowid = 1',
+    ]
+    result = verify(*_pair(changed_dir, NAMES, change))
+    assert result.verdict == FAIL
+    assert result.values_changed[0]["samples"][0]["key"] == {"id x": 2}
+    assert result.tables["no key"]["rows_missing"] == 1
