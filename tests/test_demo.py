@@ -775,3 +775,40 @@ def test_cli_writes_the_state_and_journal_mode_asked_for(
     assert _scalar(out, "PRAGMA journal_mode") == "wal"
     with closing(sqlite3.connect(out)) as c:
         assert classify_columns(column_names(c)) == "2025-11-27"
+
+
+def _schema_and_rows(path: Path) -> tuple[dict[str, str], dict[str, list[tuple]]]:
+    with closing(sqlite3.connect(path)) as c:
+        sql = "SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        objects = dict(c.execute(sql).fetchall())
+        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        data = {t: c.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+    return objects, data
+
+
+def test_wfhist_migrations_take_pre_006_to_post_006_to_renamed(tmp_path: Path) -> None:
+    """The states are the ones wfhist's own runner produces: same schema objects (plus
+    its own record and 007's view), same rows, in every table."""
+    db = create_sample_db(tmp_path / "wh.db", rows=60)
+    post = create_sample_db(tmp_path / "post.db", rows=60, state="post-006")
+    renamed = create_sample_db(tmp_path / "renamed.db", rows=60, state="renamed")
+    own = {"wfhist_migrations", "schema_version"}
+    assert main(["migrate", str(db), "--to", "6"]) == 0
+    objects, data = _schema_and_rows(db)
+    want_objects, want_data = _schema_and_rows(post)
+    assert set(objects) - set(want_objects) <= own and set(want_objects) <= set(objects)
+    assert data[TABLE] == want_data[TABLE]
+    assert main(["migrate", str(db), "--to", "8"]) == 0
+    objects, data = _schema_and_rows(db)
+    want_objects, want_data = _schema_and_rows(renamed)
+    assert set(objects) - set(want_objects) == own
+    for name, sql in want_objects.items():
+        assert objects[name] == sql, name
+    # The one difference: the real file got 006 from the service's own runner, which
+    # recorded it in schema_migrations; wfhist records its runs in wfhist_migrations.
+    service = [r for r in want_data.pop("schema_migrations") if not r[1].startswith("006")]
+    assert data.pop("schema_migrations") == service
+    sequences = [r for r in want_data.pop("sqlite_sequence") if r[0] != "schema_migrations"]
+    assert [r for r in data.pop("sqlite_sequence") if r[0] != "schema_migrations"] == sequences
+    for table, rows_ in want_data.items():
+        assert data[table] == rows_, table

@@ -110,7 +110,7 @@ def history_table_statements(state: str = "pre-006") -> list[str]:
         out += [f"ALTER TABLE {TABLE} ADD COLUMN {c.ddl()}" for c in later[69:]]
     if state == "renamed":
         out += [
-            f"ALTER TABLE {TABLE} RENAME COLUMN {quote_ident(old)} TO {quote_ident(new)}"
+            f"ALTER TABLE {TABLE} RENAME COLUMN {old} TO {new}"  # bare, as 008 writes it
             for old, new in TEMPORAL_RENAMES.items()
         ]
     return out
