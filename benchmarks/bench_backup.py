@@ -12,7 +12,7 @@ from one warm page cache, in one run. A third line times ``check_backup`` (what
 ``rollback`` runs before restoring). Everything is written below
 ``benchmarks/.data`` and removed afterwards; figures are printed, never asserted::
 
-    .venv/bin/python benchmarks/bench_backup.py [--rows 1000000]
+    .venv/bin/python benchmarks/bench_backup.py [--rows 1000000] [--db FILE]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> int:
         emit(case_check(args.db))
         return 0
 
-    db = sample_db(args.rows)
+    db = args.db or sample_db(args.rows)  # --db: any file, e.g. a DELETE-mode real-shaped one
     out = DATA / "backup-bench"
     print_machine()
     print(f"file: {db} ({mib(db.stat().st_size)})")
