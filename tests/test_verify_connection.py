@@ -188,3 +188,12 @@ def test_never_issues_transaction_control_or_attach(live: Path, tmp_path: Path) 
     assert any("integrity_check" in s for s in issued)
     con.execute("ROLLBACK")
     con.close()
+
+
+def test_merge_renames_keep_the_merge_target_and_compose() -> None:
+    from wfhist.verify import merge_renames, parse_renames
+
+    merge = {"t": {"s": "d", "d": "d"}}
+    assert merge_renames(merge) == merge  # "d -> d" is not swallowed by "s -> d"
+    assert merge_renames(merge, {"t": {"d": "e"}}) == {"t": {"s": "e", "d": "e"}}
+    assert parse_renames(["t.s=d", "t.d=d"]) == merge
