@@ -13,6 +13,7 @@ COMMIT) plus plain delays; the loop is bounded in time.
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import shutil
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,46 @@ def test_a_hot_journal_left_by_a_killed_writer_is_rolled_back_and_migrate_comple
         ).fetchone() == (0,)  # the crashed writer's uncommitted change was rolled back
     finally:
         con.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MiB tmpfs (needs root to mount; skipped elsewhere): a disk that can fill up."""
+    where = tmp_path / "small-disk"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+@pytest.mark.parametrize("full_at", ["lock file", "journal"])
+def test_a_full_disk_leaves_the_file_intact_and_says_so(
+    small_disk: Path, tmp_path: Path, full_at: str
+) -> None:
+    db = create_sample_db(small_disk / "workflow_history.db", rows=300)
+    before = _file_hash(db)
+    if full_at == "journal":  # a previous run's lock file keeps its disk block
+        Path(f"{db}.wfhist-lock").write_text("pid 1\n")
+    filler = small_disk / "filler"
+    st = os.statvfs(small_disk)
+    filler.write_bytes(b"\0" * (st.f_bavail * st.f_frsize))  # not one block left
+    done = subprocess.run(
+        [sys.executable, "-m", "wfhist", "migrate", str(db), "--backup-dir", str(tmp_path / "b")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("wfhist:")]
+    assert done.returncode in (1, 2) and len(errors) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert ("No space left" if full_at == "lock file" else "full") in errors[0], errors
+    filler.unlink()
+    assert _file_hash(db) == before
+    assert migrate(db, backup_dir=tmp_path / "b").committed  # with space again, it completes

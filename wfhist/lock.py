@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wfhist import files
-from wfhist.exceptions import LockedError, UsageError
+from wfhist.exceptions import LockedError, UsageError, WfhistError
 
 log = logging.getLogger("wfhist.lock")
 
@@ -72,8 +72,9 @@ def _open_lock_file(path: Path, mode: int) -> int:
     except OSError as exc:
         if exc.errno == errno.ELOOP or path.is_symlink():
             raise UsageError(refuse) from None
-        raise LockedError(
-            f"{path}: cannot create the lock file ({exc.strerror}); check the directory"
+        raise WfhistError(
+            f"{path}: cannot create the lock file ({exc.strerror}); check that directory's "
+            "permissions and free space (the database was not touched)"
         ) from exc
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
@@ -122,9 +123,15 @@ def migration_lock(db: str | Path, *, timeout: float | None = None) -> Iterator[
                 log.info("waiting for the wfhist lock held by %s (up to %g s)", holder, wait)
                 said = True
             time.sleep(max(0.0, min(POLL_S, deadline - time.monotonic())))
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"pid {os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"pid {os.getpid()}\n".encode())
+        except OSError as exc:  # a full disk: nothing else was written yet
+            raise WfhistError(
+                f"{path}: cannot write the lock file ({exc.strerror}); free space on that "
+                "disk, then run again (the database was not touched)"
+            ) from exc
         yield path
     finally:
         os.close(fd)  # closing releases the lock
