@@ -9,6 +9,8 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from wfhist.cli import main
 from wfhist.exceptions import BackupError, UsageError
 from wfhist.proof import file_sha256
 
+WRITER = Path(__file__).resolve().parent / "writer_proc.py"
 NAME = re.compile(r"^workflow_history_backup_\d{8}_\d{6}(_\d+)?\.db$")
 
 
@@ -364,3 +367,33 @@ def test_the_real_shaped_sample_backs_up_with_unchecked_foreign_keys_named(
         assert table in note
     assert result.proof.startswith("page-identical")
     assert json.loads(result.manifest_path.read_text())["notes"] == result.notes
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_backup_with_a_writer_running_is_one_committed_snapshot(
+    tmp_path: Path, journal: str
+) -> None:
+    """A real writer process inserts and updates throughout; the proof still holds."""
+    db = make_db(tmp_path / "workflow_history.db", 1000, journal=journal)
+    log, stop = tmp_path / "writer.log", tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, str(WRITER), str(db), str(log), str(stop), "3"])
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            not log.exists() or log.read_text().count("\n") < 20
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = [ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("I ")]
+        results = [backup(db, tmp_path / f"out{i}") for i in range(2)]
+    finally:
+        stop.touch()
+        assert writer.wait(timeout=30) == 0
+    committed = {ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("I ")}
+    for result in results:
+        assert result.proof.startswith("page-identical"), result.notes
+        con = sqlite3.connect(result.path)
+        ids = {r[0] for r in con.execute("SELECT adw_id FROM workflow_history")}
+        con.close()
+        assert set(before) <= ids  # every insert committed before the backup began
+        assert {i for i in ids if i.startswith("live")} <= committed  # nothing uncommitted
+        check_backup(result.path)
