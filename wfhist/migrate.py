@@ -418,13 +418,16 @@ def _apply_verified(
             raise files.explain_sqlite_error(db, exc) from exc
         locked_at = time.monotonic()
         try:
-            with guard.active(con):
+            with guard.active(con):  # Ctrl-C from here on is deferred to a check, never lost
                 _in_transaction(con, db, plan, to, migrations, where, result, guard)
-            if result.verdict == "FAIL":
-                con.execute("ROLLBACK")
-            else:
-                _commit(con, db, wait)
-                result.committed = True
+                con.set_progress_handler(None, 0)  # COMMIT and ROLLBACK are never interrupted
+                if result.verdict == "FAIL":
+                    con.execute("ROLLBACK")
+                else:
+                    _commit(con, db, wait)
+                    result.committed = True
+            if guard.interrupted:
+                result.notes.append("Ctrl-C came during COMMIT: the migration is committed")
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")
