@@ -372,26 +372,29 @@ def backup(
     now = _utc_now()
     final = out / f"{db.stem}_backup_{_stamp(now)}.db"
     tmp = out / f"{_TMP_PREFIX}{final.stem}-pid{os.getpid()}.db"
-    # opened before and closed after SQLite's lock on the file (see wfhist.proof)
-    with open_for_proof(db) as raw, contextlib.closing(open_source(db, busy_timeout)) as source:
-        with read_snapshot(source, db, busy_timeout) as snap:
-            # only now: a refused lock or a bad file leaves not even an empty directory
-            _writable_dir(out)
-            remove_stale_tmp(out, _TMP_PREFIX + "*")
-            log.info("backup: copying %s (one snapshot) to %s", db.name, out)
-            try:
-                copy_snapshot(source, tmp, mode)
-            except (sqlite3.Error, OSError) as exc:
-                raise BackupError(_disk_message(out, exc)) from exc
-            try:
-                fsync_path(tmp)
-                fsync_path(out)
-                log.info("backup: proving the copy equals the snapshot")
-                result = _prove(source, raw, db, tmp, snap)
-            except BaseException:
-                remove_quietly(*sqlite_files(tmp))
-                raise
-        source.close()  # before ``raw``: closing ``raw`` drops this process's locks
+    # ``raw`` is opened before and closed after ``source`` (exit order): closing a descriptor
+    # of the file while SQLite holds its lock would drop that lock (see wfhist.proof)
+    with (
+        open_for_proof(db) as raw,
+        contextlib.closing(open_source(db, busy_timeout)) as source,
+        read_snapshot(source, db, busy_timeout) as snap,
+    ):
+        # only now: a refused lock or a bad file leaves not even an empty directory
+        _writable_dir(out)
+        remove_stale_tmp(out, _TMP_PREFIX + "*")
+        log.info("backup: copying %s (one snapshot) to %s", db.name, out)
+        try:
+            copy_snapshot(source, tmp, mode)
+        except (sqlite3.Error, OSError) as exc:
+            raise BackupError(_disk_message(out, exc)) from exc
+        try:
+            fsync_path(tmp)
+            fsync_path(out)
+            log.info("backup: proving the copy equals the snapshot")
+            result = _prove(source, raw, db, tmp, snap)
+        except BaseException:
+            remove_quietly(*sqlite_files(tmp))
+            raise
     result.created_at = now.isoformat(timespec="seconds")
     return _publish(result, final, out, mode)
 
