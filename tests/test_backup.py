@@ -397,3 +397,19 @@ def test_backup_with_a_writer_running_is_one_committed_snapshot(
         assert set(before) <= ids  # every insert committed before the backup began
         assert {i for i in ids if i.startswith("live")} <= committed  # nothing uncommitted
         check_backup(result.path)
+
+
+def test_backups_with_an_older_manifest_are_still_checked_row_by_row(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "workflow_history.db")
+    made = backup(db, tmp_path / "out")
+    digest, rows = content_digest(made.path)
+    old = {"format": "wfhist-backup/1", "source": str(db), "content_hash": digest, "rows": rows}
+    made.manifest_path.unlink()
+    made.manifest_path.write_text(json.dumps(old))
+    assert check_backup(made.path)["content_hash"] == digest
+    con = sqlite3.connect(made.path)
+    con.execute("UPDATE workflow_history SET cost = cost + 1e-9 WHERE id = 5")
+    con.commit()
+    con.close()
+    with pytest.raises(BackupError, match="rows or content hash"):
+        check_backup(made.path)
