@@ -640,3 +640,15 @@ def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(
     finally:
         assert proc.wait(timeout=60) == 0
     assert "slow_marker" in _columns(sample_db)
+
+
+def test_a_path_with_uri_characters_is_attached_as_itself(sample_db: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "odd dir #1" / "work flow?%23.db"
+    odd.parent.mkdir()
+    shutil.copyfile(sample_db, odd)
+    result = migrate(odd)
+    assert result.verdict == "PASS" and result.committed and result.applied == [6, 7]
+    assert sorted(p.name for p in odd.parent.iterdir() if not p.name.endswith("-lock")) == [
+        "backups",
+        "work flow?%23.db",
+    ]  # no stray file created from a misread URI
