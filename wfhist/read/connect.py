@@ -14,7 +14,7 @@ from wfhist.exceptions import UsageError
 from wfhist.read.cache import snapshot as snap
 from wfhist.read.cache.fingerprint import fingerprint
 from wfhist.read.extensions import load_sqlite_scanner, new_duckdb, sql_literal
-from wfhist.read.profile import cached_profile
+from wfhist.read.profile import bad_values_sql, cached_profile
 from wfhist.read.sources import (
     SourceInfo,
     SourceSpec,
@@ -39,18 +39,24 @@ def set_zones(con: duckdb.DuckDBPyConnection, tz: str, source_tz: str) -> None:
 
 
 def store_source_info(
-    con: duckdb.DuckDBPyConnection, infos: list[SourceInfo], snapshot_taken_at: str | None
+    con: duckdb.DuckDBPyConnection,
+    infos: list[SourceInfo],
+    snapshot_taken_at: str | None,
+    *,
+    live: bool = False,
 ) -> None:
-    """Keep what was learned inside DuckDB (``wfhist_sources``, ``wfhist_bad_values``)."""
+    """Keep what was learned inside DuckDB (``wfhist_sources``, ``wfhist_bad_values``).
+
+    ``live``: ``wfhist_bad_values`` is a view counting inside SQLite when asked
+    (opening pays nothing for it); otherwise the counts are stored with the snapshot.
+    """
     con.execute(
         "CREATE OR REPLACE TABLE wfhist_sources (source VARCHAR, kind VARCHAR, path VARCHAR,"
         " alias VARCHAR, state VARCHAR, mapping VARCHAR, columns INTEGER, journal_mode VARCHAR,"
         " user_version INTEGER, has_scoring_version BOOLEAN, snapshot_taken_at VARCHAR)"
     )
-    con.execute(
-        "CREATE OR REPLACE TABLE wfhist_bad_values (source VARCHAR, column_name VARCHAR,"
-        " bad_values BIGINT)"
-    )
+    kind = "TEMP VIEW" if live else "TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} wfhist_bad_values AS {bad_values_sql(infos)}")
     for i in infos:
         con.execute(
             "INSERT INTO wfhist_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -68,8 +74,6 @@ def store_source_info(
                 snapshot_taken_at,
             ],
         )
-        for col, n in i.bad_values.items():
-            con.execute("INSERT INTO wfhist_bad_values VALUES (?, ?, ?)", [i.label, col, n])
 
 
 def attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[SourceInfo]:
@@ -83,7 +87,7 @@ def attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[Sourc
             infos.append(attach_postgres(con, text, alias))
         else:
             info = attach_source(con, text, alias)
-            info.bad_values = retry_locked(info.path, partial(cached_profile, con, info))
+            info.dirty_columns = retry_locked(info.path, partial(cached_profile, con, info))
             infos.append(info)
     label_sources(infos)
     return infos
@@ -168,7 +172,7 @@ def _connect_memory(
             con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
         else:
             con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_live")
-        store_source_info(con, infos, taken)
+        store_source_info(con, infos, taken, live=not snapshot)
     except BaseException:
         con.close()
         raise

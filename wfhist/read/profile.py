@@ -3,13 +3,14 @@
 SQLite is dynamically typed: an INTEGER column can hold ``'N/A'``, which makes
 DuckDB's typed scanner stop with "Mismatch Type Error". Columns holding values
 of the wrong storage class are read by the view through ``sqlite_query`` with
-those values turned into NULL (counted, see :func:`wfhist.read.summarize`),
-while clean columns keep the scanner's fast path.
+those values turned into NULL (counted on demand in ``wfhist_bad_values``, see
+:func:`wfhist.read.summarize`), while clean columns keep the scanner's fast path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -20,7 +21,8 @@ import platformdirs
 
 from wfhist.files import private_mode
 from wfhist.read.cache.fingerprint import fingerprint
-from wfhist.read.sources import SourceInfo, sqlite_query
+from wfhist.read.extensions import sql_literal
+from wfhist.read.sources import SourceInfo
 from wfhist.schema import TABLE, quote_ident
 
 log = logging.getLogger("wfhist.read")
@@ -39,46 +41,116 @@ def profile_cache_dir() -> Path:
     return Path(base) / "profiles"
 
 
-def cached_profile(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> dict[str, int]:
-    """The dirty-value profile of ``info``'s file, reused while the file is unchanged.
+def cached_profile(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> tuple[str, ...]:
+    """The dirty columns of ``info``'s file, reused while the file is unchanged.
 
-    Profiling is one full pass over the table; the result only changes when the
-    file does, so it is kept under :func:`profile_cache_dir`, keyed by the
-    file's identity (:func:`fingerprint`). A cache that cannot be written is
-    simply not used; it is written no more readable than the source file.
+    Kept under :func:`profile_cache_dir`, keyed by the file's identity
+    (:func:`fingerprint`); the last result for the same path is the starting
+    guess when the file has changed. A cache that cannot be written is simply
+    not used; it is written no more readable than the source file.
     """
-    key = fingerprint([info.path], ["profile", *info.names])
-    cache = profile_cache_dir() / f"{key}.json"
-    with contextlib.suppress(OSError, ValueError):
-        return {str(k): int(v) for k, v in json.loads(cache.read_text()).items()}
-    log.info("%s: profiling numeric columns for text values (cached afterwards)", info.path)
-    result = profile_bad_values(con, info)
-    with contextlib.suppress(OSError):
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(
-            tmp,
-            os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-            private_mode(Path(info.path)),
-        )
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(result))
-        os.replace(tmp, cache)
+    key = fingerprint([info.path], ["profile-v2", *info.names])
+    folder = profile_cache_dir()
+    cache = folder / f"{key}.json"
+    hint_file = folder / f"{hashlib.sha256(info.path.encode()).hexdigest()}.last.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return tuple(str(c) for c in json.loads(cache.read_text()))
+    hint: list[str] = []
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        hint = [str(c) for c in json.loads(hint_file.read_text())]
+    log.info("%s: checking numeric columns for text values (cached afterwards)", info.path)
+    result = find_dirty_columns(con, info, hint)
+    for target in (cache, hint_file):
+        _write_private(target, json.dumps(list(result)), Path(info.path))
     return result
 
 
-def profile_bad_values(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> dict[str, int]:
-    """Count, inside SQLite, values whose storage class the scanner would reject."""
-    checks = []
-    for name, _decl, duck in info.columns:
-        allowed = ALLOWED_STORAGE.get(duck)
-        if allowed:
-            in_list = ", ".join(f"'{a}'" for a in allowed)
-            checks.append((name, f"sum(typeof({quote_ident(name)}) NOT IN ({in_list}))"))
-    if not checks:
-        return {}
-    sql = f"SELECT {', '.join(expr for _, expr in checks)} FROM {quote_ident(TABLE)}"
-    row = sqlite_query(con, info.alias, sql)[0]
-    # sqlite_query hands expression results over as text: convert before testing.
-    counts = {name: int(n or 0) for (name, _), n in zip(checks, row, strict=True)}
-    return {name: n for name, n in counts.items() if n}
+def _write_private(path: Path, text: str, source: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, private_mode(source))
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+
+
+def _mismatch_column(exc: duckdb.Error) -> str | None:
+    """The column a scanner "Mismatch Type Error" names (``... in column "NAME": ...``)."""
+    text = str(exc)
+    marker = 'Invalid type in column "'
+    if marker not in text:
+        return None
+    return text.split(marker, 1)[1].split('": ', 1)[0]
+
+
+def find_dirty_columns(
+    con: duckdb.DuckDBPyConnection, info: SourceInfo, hint: list[str]
+) -> tuple[str, ...]:
+    """The numeric columns the typed scanner cannot read, found by letting it try.
+
+    One typed DuckDB pass over the numeric columns (not ``typeof`` on every
+    value inside SQLite, which cost 12 s on a million rows): the scanner stops
+    at the first value of the wrong storage class and names its column, which
+    joins the dirty set, and the pass is retried without it. ``hint`` (the
+    last result for this path) is assumed dirty from the start, so a file
+    whose dirty columns did not change needs one pass. Text columns are not
+    checked: SQLite's TEXT affinity stores numbers as text, so only a BLOB
+    could surprise the scanner there, and that is an error, never a misread.
+    """
+    numeric = [n for n, _decl, duck in info.columns if duck in ("BIGINT", "DOUBLE")]
+    dirty = {c for c in hint if c in numeric}
+    table = f"{quote_ident(info.alias)}.{quote_ident(TABLE)}"
+    while True:
+        clean = [c for c in numeric if c not in dirty]
+        if not clean:
+            break
+        try:
+            con.execute(
+                f"SELECT {', '.join(f'count({quote_ident(c)})' for c in clean)} FROM {table}"
+            )
+        except duckdb.Error as exc:
+            name = _mismatch_column(exc)
+            if name is None or name not in clean:
+                raise
+            dirty.add(name)
+            continue
+        break
+    return tuple(c for c in numeric if c in dirty)
+
+
+def bad_values_sql(infos: list[SourceInfo]) -> str:
+    """A SELECT of (source, column_name, bad_values), counted inside SQLite when queried.
+
+    Live connections keep it as a view, so opening a file does not pay for
+    counting; snapshots store its result.
+    """
+    parts = [
+        "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS column_name, NULL::BIGINT AS "
+        "bad_values WHERE false"
+    ]
+    for info in infos:
+        checks = []
+        for name, _decl, duck in info.columns:
+            allowed = ALLOWED_STORAGE.get(duck)
+            if allowed and name in info.dirty_columns:
+                in_list = ", ".join(f"'{a}'" for a in allowed)
+                checks.append((name, f"sum(typeof({quote_ident(name)}) NOT IN ({in_list}))"))
+        if not checks:
+            continue
+        inner = ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in checks)
+        counted = (
+            f"sqlite_query({sql_literal(info.alias)}, "
+            f"{sql_literal(f'SELECT {inner} FROM {quote_ident(TABLE)}')})"
+        )
+        as_text = ", ".join(
+            f"CAST({quote_ident(n)} AS VARCHAR) AS {quote_ident(n)}" for n, _ in checks
+        )
+        parts.append(
+            f"SELECT {sql_literal(info.label)} AS source, column_name,"
+            f" CAST(bad_values AS BIGINT) AS bad_values FROM (UNPIVOT (SELECT {as_text}"
+            f" FROM {counted}) ON COLUMNS(*) INTO NAME column_name VALUE bad_values)"
+        )
+    union = " UNION ALL ".join(parts)
+    return f"SELECT * FROM ({union}) WHERE bad_values > 0"

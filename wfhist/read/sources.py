@@ -44,7 +44,10 @@ class SourceInfo:
     columns: list[tuple[str, str, str]]  # (name, declared type, duckdb type)
     state: str
     mapping: str
-    bad_values: dict[str, int] = field(default_factory=dict)
+    bad_values: dict[str, int] = field(default_factory=dict)  # counted (snapshots)
+    #: Columns holding values of the wrong storage class (a superset is safe:
+    #: such columns are read through SQLite with those values as NULL).
+    dirty_columns: tuple[str, ...] = ()
     journal_mode: str = ""
     user_version: int = 0
     has_scoring_version: bool = False

@@ -51,7 +51,7 @@ def column_exprs(info: SourceInfo) -> tuple[list[str], str]:
     dirty_select = []
     for name, _decl, duck in info.columns:
         q = quote_ident(name)
-        if name in info.bad_values:
+        if name in info.dirty_columns:
             allowed = ", ".join(f"'{a}'" for a in ALLOWED_STORAGE[duck])
             # REAL goes through text with 17 significant digits: exact round trip.
             value = f"CASE WHEN typeof({q}) = 'real' THEN printf('%!.17g', {q}) ELSE {q} END"
