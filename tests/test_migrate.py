@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -621,11 +622,14 @@ def test_hostile_migration_gets_the_same_verdict_from_migrate_as_from_plan(
 def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(
     sample_db: Path, tmp_path: Path
 ) -> None:
-    d = _slow_dir(tmp_path, blob_rows=1000, cpu_rows=5_000_000)
+    d = _slow_dir(tmp_path, blob_rows=100_000, cpu_rows=5_000_000)  # 20 MB > the page cache
     rows = _q(sample_db, "SELECT count(*) FROM workflow_history")[0][0]
+    original = hashlib.sha256(sample_db.read_bytes()).hexdigest()
     proc, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
         _wait_for(lines, "statement 3/4")
+        # cache_spill=OFF: the file keeps its pre-migration bytes until COMMIT
+        assert hashlib.sha256(sample_db.read_bytes()).hexdigest() == original
         con = sqlite3.connect(sample_db, timeout=0.3)  # like the service, with a short timeout
         try:
             assert con.execute("SELECT count(*) FROM workflow_history").fetchone() == (rows,)
