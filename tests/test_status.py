@@ -129,3 +129,23 @@ def test_an_unreadable_file_is_the_only_error(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("not a database\n" * 100)
     assert main(["status", str(text)]) == 2
+
+
+def test_conflicting_weekdays_are_counted(files: dict[str, Path]) -> None:
+    db = files["2025-11-27"]
+    _run(
+        db,
+        [
+            f"UPDATE {TABLE} SET day_of_week = (submission_day_of_week + 1) % 7 "
+            "WHERE submission_day_of_week IS NOT NULL"
+        ],
+    )
+    con = sqlite3.connect(db)
+    n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE submission_day_of_week IS NOT NULL")
+    expected = n.fetchone()[0]
+    con.close()
+    assert expected > 0
+    notes = status(db).notes
+    assert f"{expected} rows hold different values in submission_day_of_week and day_of_week" in (
+        " ".join(notes)
+    )

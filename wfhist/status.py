@@ -290,6 +290,11 @@ def status(db: str | Path, migrations_dir: str | Path | None = None) -> StatusRe
         have = _objects(con)
         service = _service_migrations(con)
         code = service_code(con, names)
+        conflicts = [
+            (s, c, adopt.conflicts(con, s, c)[0])
+            for s, c in TEMPORAL_RENAMES.items()
+            if s in names and c in names
+        ]
     except sqlite3.Error as exc:
         raise explain_sqlite_error(db, exc) from exc
     finally:
@@ -306,6 +311,12 @@ def status(db: str | Path, migrations_dir: str | Path | None = None) -> StatusRe
     )
     result.nearest, result.differences = _nearest(have)
     result.partial = partial_005(have)
+    result.notes += [
+        f"{n} rows hold different values in {s} and {c}: the repair (--to 8) refuses until "
+        "each row's value is decided"
+        for s, c, n in conflicts
+        if n
+    ]
     _history_lines(result, names, history, migrations)
     result.way_forward = _way_forward(result)
     return result
