@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import MIGRATIONS, copy_db
 
+from wfhist.backup import content_hash
 from wfhist.demo import create_sample_db
 from wfhist.migrate import MigrationFailed, migrate
 from wfhist.status import status
@@ -59,6 +60,18 @@ KILL_POINTS: list[tuple[str | None, float]] = [
 def big_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """5,000 rows (DELETE journal mode, like the real file): verification takes ~0.3 s."""
     return create_sample_db(tmp_path_factory.mktemp("big") / "workflow_history.db", rows=5000)
+
+
+@pytest.fixture(scope="module")
+def wal_template(big_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same 5,000 rows in WAL mode."""
+    db = copy_db(big_template, tmp_path_factory.mktemp("wal") / "workflow_history.db")
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    finally:
+        con.close()
+    return db
 
 
 def _blank_dir(tmp_path: Path) -> Path:
@@ -118,15 +131,25 @@ def _file_hash(db: Path) -> str:
     return hashlib.sha256(db.read_bytes()).hexdigest()
 
 
+def _fingerprint(db: Path) -> str:
+    """The file's bytes (DELETE mode: untouched means the same bytes), or, in WAL mode, where
+    committed pages may still sit in the -wal file, its logical content."""
+    with db.open("rb") as fh:
+        wal = fh.read(20)[18] == 2  # the header's file format version: 2 = WAL
+    if wal:
+        return content_hash(db)
+    return _file_hash(db)
+
+
 def _state(db: Path, original: Path, original_hash: str, migrations: Path) -> str:
-    """'before' (the very same bytes) or 'migrated' (and verified); anything else fails."""
+    """'before' (same bytes / content) or 'migrated' (and verified); anything else fails."""
     con = sqlite3.connect(db)  # a read-write open, as the service's, recovers a hot journal
     try:
         assert con.execute("PRAGMA quick_check").fetchall() == [("ok",)]
     finally:
         con.close()
     st = status(db, migrations)
-    if _file_hash(db) == original_hash:
+    if _fingerprint(db) == original_hash:
         assert not st.recorded and st.user_version == 0
         return "before"
     applied = [(m.version, m.checksum) for m in st.migrations if m.state == "applied"]
@@ -145,7 +168,7 @@ def _kill_loop(
     budget: float,
 ) -> list[tuple[str, str]]:
     original = copy_db(big_template, tmp_path / "original.db")
-    original_hash = _file_hash(original)
+    original_hash = _fingerprint(original)
     outcomes: list[tuple[str, str]] = []
     deadline = time.monotonic() + budget
     for n, (after, delay) in enumerate(points):
@@ -180,6 +203,14 @@ def test_kill_9_at_many_points_leaves_before_or_migrated_and_verified(
     assert len(outcomes) >= 8, outcomes
     assert ("verifying", "before") in outcomes, outcomes  # killed during verification: as before
     assert {state for _, state in outcomes} <= {"before", "migrated"}
+
+
+def test_kill_9_in_wal_mode_leaves_before_or_migrated_and_verified(
+    wal_template: Path, tmp_path: Path
+) -> None:
+    points = [("statement 1/", 0.0), (VERIFYING, 0.03), ("migrate: verification", 0.0)]
+    outcomes = _kill_loop(wal_template, tmp_path, MIGRATIONS, [*points, (None, 0.9)], 5.0)
+    assert len(outcomes) >= 3 and ("verifying", "before") in outcomes, outcomes
 
 
 def test_kill_9_of_a_data_losing_migration_never_leaves_it_applied(
