@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +255,57 @@ def test_every_state_reaches_the_renamed_schema_keeping_every_value(
     con.close()
     assert set(EXPECTED_BY_STATE["renamed"]) <= names
     assert not names & {"submission_hour", "submission_day_of_week"}
+
+
+_SERVICE_87423D6 = """
+import os, sqlite3, sys, time
+db, log_path, stop = sys.argv[1:4]
+con = sqlite3.connect(db)  # the service's defaults: 5 s busy timeout, implicit transactions
+n = 0
+with open(log_path, "a", encoding="utf-8") as log:
+    while not os.path.exists(stop):
+        n += 1
+        adw, day = f"svc{n:06d}", n % 7
+        while True:
+            try:  # the code from 87423d6 on: weekday into day_of_week, no hour column to write
+                con.execute(
+                    "INSERT INTO workflow_history (adw_id, status, day_of_week) "
+                    "VALUES (?, 'running', ?)",
+                    (adw, day),
+                )
+                con.commit()
+                break
+            except sqlite3.OperationalError as exc:
+                con.rollback()
+                if "locked" not in str(exc):
+                    raise
+        log.write(f"{adw} {day}\\n")
+        log.flush()
+        time.sleep(0.002)
+"""
+
+
+def test_repair_while_the_service_writes(nov27: Path, tmp_path: Path) -> None:
+    """The service (87423d6 code) keeps inserting during --to 8: every committed row is kept."""
+    log, stop = tmp_path / "service.log", tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _SERVICE_87423D6, str(nov27), str(log), str(stop)]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while (not log.exists() or log.stat().st_size < 200) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = migrate(nov27, to=8, backup_dir=tmp_path / "backups")
+        time.sleep(0.3)  # rows written after the COMMIT land in the renamed schema
+    finally:
+        stop.touch()
+        assert writer.wait(timeout=20) == 0
+    assert result.verdict == "PASS"
+    committed = dict(line.split() for line in log.read_text().splitlines())
+    con = _ro(nov27)
+    stored = dict(
+        con.execute(f"SELECT adw_id, day_of_week FROM {TABLE} WHERE adw_id LIKE 'svc%'").fetchall()
+    )
+    con.close()
+    assert len(committed) > 10
+    assert {k: int(v) for k, v in committed.items()} == stored
