@@ -75,7 +75,9 @@ system-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
+# JupyterLab on the notebooks; their default db_path is ../demo/workflow_history.db.
 lab: kernel
+	test -f $(DEMO)/workflow_history.db || $(BIN)/wfhist demo --out $(DEMO)/workflow_history.db
 	$(BIN)/jupyter lab notebooks/
 
 clean:

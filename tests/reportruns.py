@@ -9,6 +9,8 @@ SQLite files made with :func:`wfhist.demo.create_sample_db`.
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -124,6 +126,27 @@ def expected_heatmap(db: Path, tz: str, status: str | None) -> list[list[int]]:
     return counts
 
 
+def visible_text(path: Path) -> str:
+    """What a reader sees of an HTML report: tags, styles and scripts removed, spaces squeezed."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+
+
+def broken_history(path: Path) -> Path:
+    """A SQLite file with a workflow_history table the reader cannot map (no required columns).
+
+    It passes the checks made before a kernel starts, so the notebook fails in a cell.
+    """
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("CREATE TABLE workflow_history (note TEXT)")
+        con.execute("INSERT INTO workflow_history VALUES ('x')")
+    con.close()
+    return path
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "wfhist.cli", "report", *args]
 
@@ -143,36 +166,38 @@ def executed_reports(base: Path) -> dict[str, Run]:
     with con:  # what a faulty migration might do: three values rewritten
         con.execute("UPDATE workflow_history SET model_used = 'opus' WHERE id IN (1, 2, 3)")
     con.close()
+    broken = broken_history(work / "broken.db")
 
     runs = {
         "temporal": Run("temporal_analytics", out, "temporal_tokyo", pre006),
         "scoring_two": Run("scoring_versions", out, "scoring_two", two),
-        "scoring_one": Run("scoring_versions", out, "scoring_one", pre006),
         "verify_pass": Run("verify_migration", out, "verify_pass", migrated),
         "verify_plan_fail": Run("verify_migration", out, "verify_plan_fail", pre006),
-        "bad_tz": Run("temporal_analytics", out, "bad_tz", pre006),
-        "verify_default": Run("verify_migration", out, "verify_default", pre006),
+        "empty": Run("temporal_analytics", out, "empty", pre006),
+        # same stem as "temporal": a run failing in a cell must leave that report untouched
+        "cell_fails": Run("temporal_analytics", out, "temporal_tokyo", broken),
     }
     args = {
         "temporal": ["-p", "tz", OTHER_TZ, "-p", "status", STATUS, "-p", "min_runs", "3"],
         "scoring_two": ["-p", "bootstrap_samples", "400", "-p", "baseline_version", "1.0"],
-        "scoring_one": ["-p", "bootstrap_samples", "400"],
         "verify_pass": ["-p", "backup_path", str(backup), "-p", "title", "Demo 006+007"],
         "verify_plan_fail": [
             "-p",
             "migration_path",
             str(FIXTURES / "005_restricted_to_existing_columns.sql"),
         ],
-        "bad_tz": ["-p", "tz", "Mars/Olympus_Mons"],
-        "verify_default": [],  # the notebook's default migration_path, relative to notebooks/
+        "empty": ["-p", "since", "2031-01-01"],
+        "cell_fails": [],
     }
     # One kernel at a time: jupyter_client picks a kernel's ports by binding and
     # releasing them, so kernels started at the same moment can race for a port
     # and one dies at start-up (seen here with 8 at once: the run hung).
     for key, run in runs.items():
+        if key == "cell_fails":
+            run.extra["before"] = {p.name: p.read_bytes() for p in _outputs(runs["temporal"])}
         cmd = _cli(run.name, "--db", str(run.db), "--out", str(out), "--stem", run.stem)
         cmd += args[key]
-        if key == "temporal":
+        if key in ("temporal", "empty", "verify_plan_fail"):
             cmd.append("--no-input")
         proc = subprocess.run(
             cmd, capture_output=True, text=True, cwd=work, timeout=600, check=False
@@ -186,8 +211,25 @@ def executed_reports(base: Path) -> dict[str, Run]:
         {"backup_path": str(damaged_backup)},
         out_dir=out,
         stem=done_fail.stem,
+        no_input=True,
     )
     runs["verify_done_fail"] = done_fail
+    # The set of analytics reports of the pre-006 file (one scoring version) with its index.
+    every = Run("scoring_versions", work / "all", "scoring_versions", pre006)
+    proc = subprocess.run(
+        [*_cli("--all", "--db", str(pre006), "--out", str(every.out))],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=600,
+        check=False,
+    )
+    every.returncode, every.stdout, every.stderr = proc.returncode, proc.stdout, proc.stderr
+    runs["all"] = every
     runs["verify_pass"].extra["backup"] = backup
     _CACHE[base] = runs
     return runs
+
+
+def _outputs(run: Run) -> list[Path]:
+    return [run.ipynb, run.html, run.json]

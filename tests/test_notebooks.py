@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import nbformat
 import numpy as np
@@ -22,14 +24,17 @@ from reportruns import (
     MISSING_ID,
     OTHER_TZ,
     OUT_OF_RANGE_ID,
-    QUALITY_SHIFT,
+    ROWS,
+    SOURCE_TZ,
     STATUS,
     V2_WHERE,
     Run,
     executed_reports,
     expected_heatmap,
+    visible_text,
 )
 
+from wfhist.cli import main
 from wfhist.report import NOTEBOOK_DIR, REPORTS
 
 NOTEBOOKS = [NOTEBOOK_DIR / f"{name}.ipynb" for name in REPORTS]
@@ -104,9 +109,26 @@ def _json(run: Run) -> dict:
     return json.loads(run.json.read_text())
 
 
+def _instants(db: Path) -> dict[int, datetime]:
+    """Each run's instant (start_time, else created_at), derived here with zoneinfo."""
+    src, utc = ZoneInfo(SOURCE_TZ), ZoneInfo("UTC")
+    out = {}
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        for rid, start, created in con.execute(
+            "SELECT id, start_time, created_at FROM workflow_history"
+        ):
+            if start:
+                out[rid] = datetime.fromisoformat(start).replace(tzinfo=src)
+            elif "T" in created:
+                out[rid] = datetime.fromisoformat(created).replace(tzinfo=src)
+            else:
+                out[rid] = datetime.fromisoformat(created).replace(tzinfo=utc)
+    return out
+
+
 @pytest.mark.slow
 def test_every_successful_run_leaves_notebook_html_json(runs: dict[str, Run]) -> None:
-    for key in ("temporal", "scoring_two", "scoring_one", "verify_pass"):
+    for key in ("temporal", "scoring_two", "verify_pass", "empty"):
         run = runs[key]
         assert run.returncode == 0, f"{key}: {run.stderr}"
         for path in (run.ipynb, run.html, run.json):
@@ -115,9 +137,33 @@ def test_every_successful_run_leaves_notebook_html_json(runs: dict[str, Run]) ->
         nb = nbformat.read(run.ipynb, as_version=4)
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
         assert not errors, key
-        assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells), (
-            "papermill did not inject the parameters"
-        )
+        assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+        assert not list(run.out.glob(".*.tmp*")), "temporary file left behind"
+
+
+#: Reports rendered for readers (--no-input): the code, with its parameters, is hidden.
+READER_PAGES = ("temporal_tokyo", "empty", "verify_plan_fail", "verify_done_fail")
+
+
+@pytest.mark.slow
+def test_no_warning_traceback_or_local_path_reaches_any_report(runs: dict[str, Run]) -> None:
+    pages = [r.html for r in runs.values() if r.html.exists()]
+    pages += sorted(runs["all"].out.glob("*.html"))
+    for page in pages:
+        text = visible_text(page)
+        for word in ("Warning", "Traceback", "Exception", "VerificationFailed", "papermill"):
+            assert word not in text, f"{page.name}: {word!r} in the page"
+        if page.parent == runs["all"].out or page.stem in READER_PAGES:
+            assert str(runs["temporal"].out.parent) not in text, f"{page.name}: a local path"
+        nb = page.with_suffix(".ipynb")
+        if nb.exists():
+            streams = [
+                o
+                for c in nbformat.read(nb, as_version=4).cells
+                for o in c.get("outputs", [])
+                if o.output_type == "stream" and o.get("name") == "stderr"
+            ]
+            assert not streams, f"{nb.name}: stderr output {streams[:1]}"
 
 
 @pytest.mark.slow
@@ -135,71 +181,118 @@ def test_temporal_heatmap_equals_independently_derived_counts(runs: dict[str, Ru
     assert heat["weekdays"][0] == "Mon" and len(heat["counts"]) == 7
     assert heat["total"] + figures["rows_without_hour_or_weekday"] == selected
     assert heat["counts"] == expected_heatmap(run.db, OTHER_TZ, STATUS)
-    # with only completed runs, every shown success rate is 100 %, thin cells are null
     rates = np.array(figures["success_rate"]["percent"], dtype=float)
     counts = np.array(heat["counts"])
     assert np.all(rates[counts >= 3] == 100.0)
     assert np.all(np.isnan(rates[counts < 3]))
+    assert heat["counts"] != expected_heatmap(run.db, "America/Los_Angeles", STATUS)
 
 
 @pytest.mark.slow
-def test_temporal_tz_changes_the_heatmap(runs: dict[str, Run]) -> None:
-    """Guard against the zone being ignored: Tokyo and the host's zone must differ."""
+def test_headline_figures_equal_values_computed_with_sqlite(runs: dict[str, Run]) -> None:
     run = runs["temporal"]
-    tokyo = _json(run)["heatmap"]["counts"]
-    assert tokyo != expected_heatmap(run.db, "America/Los_Angeles", STATUS)
+    head = _json(run)["headline"]
+    with sqlite3.connect(f"file:{run.db}?mode=ro", uri=True) as con:
+        costs = sorted(
+            r[0]
+            for r in con.execute(
+                "SELECT actual_cost_total FROM workflow_history "
+                "WHERE status = ? AND actual_cost_total > 0",
+                (STATUS,),
+            )
+        )
+        ids = [
+            r[0] for r in con.execute("SELECT id FROM workflow_history WHERE status = ?", (STATUS,))
+        ]
+    when = _instants(run.db)
+    days = sorted(when[i].astimezone(ZoneInfo(OTHER_TZ)).date().isoformat() for i in ids)
+    assert head["runs"] == len(ids) and head["completed"] == len(ids) and head["failed"] == 0
+    assert head["success_rate"] == 1.0
+    assert (head["first_day"], head["last_day"]) == (days[0], days[-1])
+    assert head["cost_total"] == pytest.approx(round(sum(costs), 2))
+    assert head["cost_median"] == pytest.approx(round(float(np.median(costs)), 2))
+    text = visible_text(run.html)
+    assert f"{len(ids):,}" in text and f"{days[0]} – {days[-1]}" in text
+    assert f"${sum(costs):,.2f}" in text and "100.0%" in text
+    # the headline is the first thing after the title
+    assert text.index("runs") < text.index("Selection")
 
 
 @pytest.mark.slow
-def test_scoring_two_versions(runs: dict[str, Run]) -> None:
+def test_scoring_two_versions_compared_over_their_common_period(runs: dict[str, Run]) -> None:
     run = runs["scoring_two"]
     figures = _json(run)
+    when = {
+        i: t.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+        for i, t in _instants(run.db).items()
+    }
     with sqlite3.connect(f"file:{run.db}?mode=ro", uri=True) as con:
         versions = dict(
             con.execute("SELECT scoring_version, count(*) FROM workflow_history GROUP BY 1")
         )
-        q = {
-            v: np.array(
-                [
-                    r[0]
-                    for r in con.execute(
-                        "SELECT quality_score FROM workflow_history WHERE scoring_version = ? "
-                        "AND quality_score BETWEEN 0 AND 100",
-                        (v,),
-                    )
-                ]
-            )
-            for v in ("1.0", "2.0")
-        }
+        rows = con.execute(
+            "SELECT id, scoring_version, quality_score FROM workflow_history"
+        ).fetchall()
+        placeholders = con.execute(
+            "SELECT count(*) FROM workflow_history WHERE cost_efficiency_score = 0 "
+            "AND coalesce(estimated_cost_total, 0) = 0"
+        ).fetchone()[0]
         moved = con.execute(f"SELECT count(*) FROM workflow_history WHERE {V2_WHERE}").fetchone()
     assert figures["versions"] == versions and versions["2.0"] == moved[0]
+    span = {v: [when[i] for i, ver, _ in rows if ver == v] for v in ("1.0", "2.0")}
+    start = max(min(span["1.0"]), min(span["2.0"]))
+    end = min(max(span["1.0"]), max(span["2.0"]))
+    q = {
+        v: [
+            s
+            for i, ver, s in rows
+            if ver == v and s is not None and 0 <= s <= 100 and start <= when[i] <= end
+        ]
+        for v in ("1.0", "2.0")
+    }
     shift = next(s for s in figures["median_shifts"] if s["score"] == "quality_score")
-    assert shift["version"] == "2.0"
+    assert shift["version"] == "2.0" and shift["period compared"] == f"{start} – {end}"
+    assert shift["n baseline"] == len(q["1.0"]) and shift["n version"] == len(q["2.0"])
     assert shift["shift"] == pytest.approx(np.median(q["2.0"]) - np.median(q["1.0"]))
     assert shift["ci low"] <= shift["shift"] <= shift["ci high"]
     assert shift["shift"] < 0 and shift["ci high"] < 0 and shift["significant"]
-    assert abs(shift["shift"] - QUALITY_SHIFT) < 3
-    assert figures["problems"]["by_kind"] == {"missing": 1, "out of range": 1}
-    nb = nbformat.read(run.ipynb, as_version=4)
-    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    problems = figures["problems"]
+    assert problems["quality_score"] == {"missing": 1, "placeholder": 0, "out of range": 1}
+    assert problems["cost_efficiency_score"]["placeholder"] == placeholders > 0
+    text = visible_text(run.html)
     assert str(OUT_OF_RANGE_ID) in text and str(MISSING_ID) in text
+    assert "populations differ" in text or "different runs" in text
     assert "one scoring version" not in text
+    assert "placeholder zero" in text and "end_time" in text
 
 
 @pytest.mark.slow
-def test_scoring_one_version_says_so_instead_of_empty_plots(runs: dict[str, Run]) -> None:
-    run = runs["scoring_one"]
+def test_report_set_with_index_and_one_version_note(runs: dict[str, Run]) -> None:
+    run = runs["all"]
     assert run.returncode == 0, run.stderr
-    figures = _json(run)
-    assert figures["versions"] == {"before 006": 200}
-    assert figures["median_shifts"] == []
-    nb = nbformat.read(run.ipynb, as_version=4)
-    text = json.dumps([c.get("outputs", []) for c in nb.cells])
-    assert "one scoring version only: before 006 (200 rows)" in text
-    images = sum(
-        1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
-    )
-    assert images == 2  # versions over time and distributions; no empty shift plot
+    index = run.out / "index.html"
+    text = visible_text(index)
+    for name in ("temporal_analytics", "scoring_versions"):
+        assert (run.out / f"{name}.html").is_file()
+        assert f'href="{name}.html"' in index.read_text()
+    assert "Hour and weekday analytics" in text and "Scoring versions" in text
+    assert f"{ROWS}" in text
+    figures = json.loads((run.out / "scoring_versions.json").read_text())
+    assert figures["versions"] == {"before 006": ROWS} and figures["median_shifts"] == []
+    scoring = visible_text(run.out / "scoring_versions.html")
+    assert f"one scoring version only: before 006 ({ROWS} rows)" in scoring
+
+
+@pytest.mark.slow
+def test_empty_selection_is_a_short_page_without_figures(runs: dict[str, Run]) -> None:
+    run = runs["empty"]
+    assert run.returncode == 0, run.stderr
+    page = run.html.read_text()
+    assert not re.findall(r"<img[^>]+data:image/png", page)
+    text = visible_text(run.html)
+    assert "No runs match this selection" in text and "since=2031-01-01" in text
+    assert "Runs by weekday and hour" not in text and len(text) < 1500  # a short page
+    assert _json(run)["rows_selected"] == 0
 
 
 @pytest.mark.slow
@@ -216,25 +309,30 @@ def test_verify_done_migration_pass(runs: dict[str, Run]) -> None:
     added = doc["columns_added"][0]
     assert added["column"] == "scoring_version"
     assert added["rows"] == added["rows_default"] == rows == ones
-    assert "PASS — no value lost" in run.html.read_text()
+    assert "PASS — no value lost" in visible_text(run.html)
     assert "<title>Demo 006+007</title>" in run.html.read_text()
 
 
 @pytest.mark.slow
-def test_failing_dry_run_exits_nonzero_with_html_and_json(runs: dict[str, Run]) -> None:
+def test_fail_report_reads_as_a_result_not_a_crash(runs: dict[str, Run]) -> None:
     run = runs["verify_plan_fail"]
     assert run.returncode == 1
-    assert run.html.is_file() and run.ipynb.is_file()
-    assert 'section "Result"' in run.stderr and "VerificationFailed" in run.stderr
+    assert "verdict FAIL" in run.stderr and "Traceback" not in run.stderr
     doc = _json(run)
     assert doc["verdict"] == "FAIL" and doc["mode"] == "plan"
     dropped = {d["column"]: d["non_null"] for d in doc["verification"]["columns_dropped"]}
     assert len(dropped) == 49
-    assert {"id", "created_at", "model_used", "actual_cost_total"} <= set(dropped)
-    html = run.html.read_text()
-    assert "FAIL — 49 columns dropped holding" in html
-    # everything before the raising cell rendered: the last section's table is there
-    assert "PRAGMA integrity_check" in html
+    text = visible_text(run.html)
+    # the verdict comes right after the title, with every finding in full
+    title_end = text.index("Migration verification") + len("Migration verification")
+    found = re.search(r"FAIL — \d+ columns dropped holding", text)
+    assert found and found.start() < title_end + 400
+    check = next(c for c in doc["verification"]["checks"] if c["name"] == "columns_dropped")
+    assert " ".join(check["detail"].split()) in text
+    assert "columns of workflow_history kept every value" not in text
+    assert "only the values still present were compared" in text
+    assert "PRAGMA integrity_check" in text
+    assert not (run.out / f"{run.stem}.failed.html").exists()
 
 
 @pytest.mark.slow
@@ -242,37 +340,56 @@ def test_failing_done_migration_via_library(runs: dict[str, Run]) -> None:
     run = runs["verify_done_fail"]
     result = run.result
     assert result is not None and not result.ok
-    assert result.verdict == "FAIL" and result.json == run.json
-    assert result.failed_cell and "VerificationFailed" in result.failed_cell
+    assert result.verdict == "FAIL" and result.json == run.json and result.failed_cell is None
     assert result.html.is_file() and result.ipynb.is_file()
     doc = _json(run)
     changed = {v["column"]: v["changed"] for v in doc["values_changed"]}
     assert changed["model_used"] >= 1
-    assert "values changed or lost" in result.html.read_text()
+    text = visible_text(result.html)
+    assert text.index("FAIL — ") < 200 and "values changed or lost" in text
+    assert "columns of workflow_history kept every value" not in text
 
 
 @pytest.mark.slow
-def test_cell_error_names_the_cell_and_still_writes_html(runs: dict[str, Run]) -> None:
-    run = runs["bad_tz"]
+def test_cell_failure_keeps_the_last_good_report_and_writes_a_failure_page(
+    runs: dict[str, Run],
+) -> None:
+    run = runs["cell_fails"]
     assert run.returncode == 1
-    assert run.html.is_file()
-    assert not run.json.exists()  # the notebook stopped before writing it
-    assert "UsageError" in run.stderr and "Mars/Olympus_Mons" in run.stderr
     assert re.search(r"cell \d+ \(In \[\d+\]", run.stderr)
+    for name, data in run.extra["before"].items():
+        assert (run.out / name).read_bytes() == data, f"{name} changed by a failed run"
+    failed = run.out / f"{run.stem}.failed.html"
+    assert failed.is_file() and "FAILED" in failed.read_text()
 
 
 @pytest.mark.slow
-def test_verify_defaults_dry_run_the_rename_migration(runs: dict[str, Run]) -> None:
-    """With only --db, the notebook's own relative default (../migrations/008...) resolves."""
-    run = runs["verify_default"]
-    assert run.returncode == 0, run.stderr
-    doc = _json(run)
-    assert doc["mode"] == "plan" and doc["verdict"] == "PASS"
-    assert doc["migration_path"] == str(
-        NOTEBOOK_DIR.parent / "migrations" / "008_rename_temporal_columns.sql"
-    )
-    renamed = {(r["old"], r["new"]) for r in doc["verification"]["columns_renamed"]}
-    assert renamed == {
-        ("submission_hour", "hour_of_day"),
-        ("submission_day_of_week", "day_of_week"),
-    }
+def test_bad_parameter_exits_2_and_keeps_the_previous_report(
+    runs: dict[str, Run], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = runs["temporal"]
+    before = {p: p.read_bytes() for p in (run.ipynb, run.html, run.json)}
+    for key, value in (
+        ("tz", "Mars/Olympus_Mons"),
+        ("status", "done"),
+        ("since", "2025-13-01"),
+        ("model", "gpt-9"),
+    ):
+        argv = [
+            "report",
+            "temporal_analytics",
+            "--db",
+            str(run.db),
+            "--out",
+            str(run.out),
+            "--stem",
+            run.stem,
+            "-p",
+            key,
+            value,
+        ]
+        assert main(argv) == 2, key
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and value in err, err
+    for path, data in before.items():
+        assert path.read_bytes() == data

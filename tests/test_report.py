@@ -6,6 +6,9 @@ Executions of the real notebooks are in test_notebooks.py (slow, shared runs).
 from __future__ import annotations
 
 import base64
+import json
+import re
+import sqlite3
 import zlib
 from pathlib import Path
 
@@ -14,18 +17,22 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from wfhist.cli import main
+from wfhist.demo import create_sample_db
 from wfhist.exceptions import UsageError
 from wfhist.report import (
     REPORTS,
     Parameter,
+    ReportResult,
     coerce_parameter,
     describe_failed_cell,
     format_report_list,
+    index_html,
     list_reports,
     notebook_path,
     notebook_to_html,
     prepare_parameters,
     render_report,
+    validate_values,
 )
 
 
@@ -59,7 +66,7 @@ def test_list_reports_has_every_notebook_with_parameters() -> None:
         assert "db_path" in r.parameters and "json_path" in r.parameters
     temporal = next(r for r in reports if r.name == "temporal_analytics")
     assert temporal.parameters["min_runs"].type == "int"
-    assert temporal.parameters["tz"].default == '"America/Los_Angeles"'
+    assert temporal.parameters["tz"].default == '""'  # wfhist's one default zone
     text = format_report_list(reports)
     for r in reports:
         for p in r.parameters.values():
@@ -147,6 +154,109 @@ def test_render_report_checks_before_running(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return create_sample_db(tmp_path_factory.mktemp("params") / "history.db", rows=40)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("temporal_analytics", {"tz": "Mars/Olympus_Mons"}, "tz='Mars/Olympus_Mons'"),
+        ("temporal_analytics", {"source_tz": "posixrules"}, "source_tz="),
+        ("temporal_analytics", {"since": "2025-13-01"}, "since='2025-13-01'"),
+        ("temporal_analytics", {"until": "yesterday"}, "until='yesterday'"),
+        ("temporal_analytics", {"status": "done"}, "status='done' is not one of completed"),
+        ("temporal_analytics", {"model": "gpt-9"}, "model='gpt-9': no run in history.db"),
+        ("temporal_analytics", {"template": "nope"}, "template='nope'"),
+        ("temporal_analytics", {"min_runs": "0"}, "min_runs=0"),
+        ("scoring_versions", {"confidence": "1.5"}, "confidence=1.5"),
+        ("scoring_versions", {"bootstrap_samples": "10"}, "bootstrap_samples=10"),
+    ],
+)
+def test_bad_value_is_refused_before_any_kernel(
+    sample: Path, tmp_path: Path, name: str, params: dict, message: str
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        render_report(name, sample, params, out_dir=out)
+    assert not out.exists(), "nothing may be written for a refused run"
+
+
+def test_good_values_pass_validation(sample: Path) -> None:
+    with sqlite3.connect(sample) as con:
+        model = con.execute("SELECT model_used FROM workflow_history LIMIT 1").fetchone()[0]
+    values = prepare_parameters(
+        "temporal_analytics",
+        str(sample),
+        {"tz": "Asia/Tokyo", "since": "2025-11-01", "status": "failed", "model": model},
+    )
+    validate_values("temporal_analytics", values)
+
+
+def test_database_must_exist_be_sqlite_and_hold_the_history(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("not a database, just text that is long enough to look like one" * 4)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE something (x)")
+    con.close()
+    for db, message in (
+        (tmp_path / "missing.db", "missing.db"),
+        (text, "notes.db"),
+        (other, "no table workflow_history"),
+    ):
+        with pytest.raises(UsageError, match=re.escape(message)):
+            validate_values("temporal_analytics", {"db_path": str(db)})
+
+
+def test_cli_bad_value_one_line_exit_2(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["report", "temporal_analytics", "--db", str(sample), "-p", "status", "done"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "status='done'" in err and "Traceback" not in err
+
+
+def test_index_page_links_reports_with_headline_and_status(tmp_path: Path) -> None:
+    sidecar = tmp_path / "temporal_analytics.json"
+    sidecar.write_text(
+        json.dumps(
+            {
+                "headline": {
+                    "runs": 1234,
+                    "first_day": "2025-10-01",
+                    "last_day": "2025-11-21",
+                    "tz": "UTC",
+                    "success_rate": 0.9,
+                    "cost_total": 99.5,
+                    "cost_median": 2.25,
+                }
+            }
+        )
+    )
+    ok = ReportResult(
+        "temporal_analytics",
+        tmp_path / "t.ipynb",
+        tmp_path / "temporal_analytics.html",
+        sidecar,
+        True,
+    )
+    bad = ReportResult(
+        "scoring_versions",
+        tmp_path / "s.failed.html",
+        tmp_path / "scoring_versions.failed.html",
+        None,
+        False,
+        failed_cell="cell 3: boom",
+    )
+    page = index_html([ok, bad], "history.db")
+    assert '<a href="temporal_analytics.html">Hour and weekday analytics</a>' in page
+    assert "1234" in page and "90.0%" in page and "$99.50" in page and "$2.25" in page
+    assert "2025-10-01 – 2025-11-21 (UTC)" in page
+    assert "FAILED to render" in page and 'href="scoring_versions.failed.html"' in page
+    assert "<title>Reports on history.db</title>" in page
+
+
 # --- HTML and failed cells ---------------------------------------------------------------
 
 
@@ -201,6 +311,8 @@ def test_html_is_self_contained_and_hides_code_on_request(tmp_path: Path, no_inp
         _executed_like(tmp_path), tmp_path / "r.html", no_input=no_input, title="My report"
     ).read_text()
     assert "<title>My report</title>" in html
+    assert "@media print" in html and "overflow: visible" in html  # whole tables on paper
+    assert "beforeprint" in html  # folded sections open for printing
     assert 'src="data:image/png;base64,' in html
     assert "<script src=" not in html and "cdnjs" not in html  # opens offline
     assert "FAIL — 2 columns dropped" in html  # the error is shown either way

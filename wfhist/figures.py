@@ -16,33 +16,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.dates import MO, DateFormatter, WeekdayLocator
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from wfhist.analytics import HOURS, SCORE_RANGE, WEEKDAYS, _version_order, version_labels
+from wfhist.analytics.common import HOURS, WEEKDAYS, Headline
 
 #: Status colours shared by banner, tables and bar charts.
 STATUS_COLORS = {"PASS": "#1a7f37", "WARN": "#9a6700", "FAIL": "#cf222e"}
 RUN_STATUS_COLORS = {
-    "completed": "#2da44e",
-    "failed": "#cf222e",
-    "running": "#0969da",
-    "pending": "#8c959f",
+    "completed": "#0072B2",
+    "failed": "#D55E00",
+    "running": "#E69F00",
+    "pending": "#999999",
 }
-MASKED_COLOR = "#d0d7de"
+#: "Too few runs to show a rate" (grey) and "no runs at all" (white, dotted) differ.
+MASKED_COLOR = "#bdbdbd"
+EMPTY_COLOR = "#ffffff"
+#: Colour-blind-safe palettes (Okabe-Ito for categories, viridis/cividis for amounts).
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 
 
 # --- HTML pieces --------------------------------------------------------------------------
 
 
-def verdict_banner(verdict: str, text: str, detail: str = "") -> str:
-    """A large coloured block with the verdict; ``id="wfhist-verdict"`` for checks."""
+def verdict_banner(verdict: str, text: str, detail: Sequence[str] = ()) -> str:
+    """A large coloured block with the verdict and every finding in full, one per line."""
     color = STATUS_COLORS.get(verdict, STATUS_COLORS["FAIL"])
-    sub = (
-        '<div style="font-size:0.55em;font-weight:400;margin-top:0.4em">'
-        f"{html.escape(detail)}</div>"
-        if detail
-        else ""
+    sub = "".join(
+        '<div style="font-size:0.55em;font-weight:400;margin-top:0.4em;'
+        f'overflow-wrap:anywhere">{html.escape(line)}</div>'
+        for line in detail
     )
     return (
         f'<div id="wfhist-verdict" class="wfhist-verdict" data-verdict="{html.escape(verdict)}" '
@@ -128,17 +134,38 @@ def details(summary: str, body_html: str, *, open_: bool = False) -> str:
     )
 
 
+def headline_block(h: Headline) -> str:
+    """The figures a reader looks for first, as one compact HTML block (``wfhist-headline``)."""
+    rate = "—" if h.success_rate is None else f"{h.success_rate:.1%}"
+    median = "—" if h.cost_median is None else f"${h.cost_median:,.2f}"
+    placed = h.hours_stored + h.hours_derived + h.hours_missing
+    stored = f"{h.hours_stored / placed:.0%}" if placed else "—"
+    derived = f"{h.hours_derived / placed:.0%}" if placed else "—"
+    days = f"{h.first_day} – {h.last_day}" if h.first_day else "no runs"
+    items = [
+        ("runs", f"{h.runs:,}"),
+        (f"dates ({h.tz})", days),
+        ("success rate", f"{rate} ({h.completed:,} of {h.completed + h.failed:,} finished)"),
+        ("total cost", f"${h.cost_total:,.2f} ({h.runs_with_cost:,} priced runs)"),
+        ("median cost per priced run", median),
+        ("hour/weekday stored / derived", f"{stored} / {derived}"),
+        ("data as of", f"{h.newest_run or '—'} ({h.tz}) — newest run; file read {h.read_at}"),
+    ]
+    cells = "".join(
+        f'<div class="wfhist-figure"><div style="color:#57606a;font-size:0.8em">'
+        f'{html.escape(k)}</div><div style="font-size:1.15em;font-weight:600">'
+        f"{html.escape(v)}</div></div>"
+        for k, v in items
+    )
+    return (
+        '<div id="wfhist-headline" class="wfhist-headline" style="display:grid;'
+        "grid-template-columns:repeat(auto-fit,minmax(14em,1fr));gap:0.6em 1.2em;"
+        'padding:0.8em 1em;border:1px solid #d0d7de;border-radius:6px;margin:0.5em 0">'
+        f"{cells}</div>"
+    )
+
+
 # --- temporal figures -----------------------------------------------------------------------
-
-
-def _annotate(ax: Any, values: np.ndarray, fmt: str, *, skip_zero: bool) -> None:
-    finite = values[np.isfinite(values)]
-    top = finite.max() if finite.size else 0
-    for (r, c), v in np.ndenumerate(values):
-        if not np.isfinite(v) or (skip_zero and v == 0):
-            continue
-        color = "white" if top and v > 0.6 * top else "black"
-        ax.text(c, r, format(v, fmt), ha="center", va="center", fontsize=7, color=color)
 
 
 def _weekday_hour_axes(ax: Any, tz: str) -> None:
@@ -148,69 +175,132 @@ def _weekday_hour_axes(ax: Any, tz: str) -> None:
     ax.set_ylabel("weekday")
 
 
+def _text_color(rgba: Any) -> str:
+    r, g, b = rgba[:3]
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
 def count_heatmap(counts: pd.DataFrame, tz: str, *, subtitle: str = "") -> Figure:
-    """Runs per weekday (Monday on top) and hour, every non-empty cell annotated."""
+    """Runs per weekday (Monday on top) and hour; cells without runs white, others annotated."""
     fig = Figure(figsize=(12, 4.2), layout="constrained")
     ax = fig.add_subplot()
     values = counts.to_numpy(dtype=float)
-    im = ax.imshow(values, aspect="auto", cmap="Blues", vmin=0)
-    _annotate(ax, values, ".0f", skip_zero=True)
+    cmap = colormaps["viridis_r"].with_extremes(bad=EMPTY_COLOR)
+    top = max(float(values.max()), 1.0)
+    im = ax.imshow(np.ma.masked_equal(values, 0), aspect="auto", cmap=cmap, vmin=0, vmax=top)
+    for (r, c), v in np.ndenumerate(values):
+        if v:
+            color = _text_color(cmap(v / top))
+            ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=7, color=color)
     _weekday_hour_axes(ax, tz)
-    title = f"Runs by weekday and hour — {tz} ({int(values.sum())} runs)"
+    title = f"Runs by weekday and hour — {tz} ({int(values.sum())} runs; white: no runs)"
     ax.set_title(title + (f"\n{subtitle}" if subtitle else ""))
-    fig.colorbar(im, ax=ax, label="runs", pad=0.01)
+    bar = fig.colorbar(im, ax=ax, label="runs", pad=0.01)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     return fig
 
 
 def success_heatmap(
-    rate: pd.DataFrame, runs: pd.DataFrame, tz: str, *, min_runs: int, subtitle: str = ""
+    rate: pd.DataFrame,
+    runs: pd.DataFrame,
+    tz: str,
+    *,
+    min_runs: int,
+    overall: float | None,
+    subtitle: str = "",
 ) -> Figure:
-    """Success rate (%) per weekday x hour; cells with < ``min_runs`` finished runs grey."""
+    """Success rate (%) per weekday x hour, centred on the overall rate ``overall`` (%).
+
+    Cells with no finished run are white with a dot; cells with fewer than
+    ``min_runs`` are grey and show their n, so "no runs" and "too few" differ.
+    """
     fig = Figure(figsize=(12, 4.6), layout="constrained")
     ax = fig.add_subplot()
     values = rate.to_numpy(dtype=float)
-    cmap = colormaps["RdYlGn"].with_extremes(bad=MASKED_COLOR)
-    im = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=cmap, vmin=0, vmax=100)
-    _annotate(ax, values, ".0f", skip_zero=False)
+    n = runs.to_numpy()
+    centre = 50.0 if overall is None else min(max(overall, 0.5), 99.5)
+    norm = TwoSlopeNorm(vcenter=centre, vmin=0, vmax=100)
+    cmap = colormaps["PuOr"]
+    shown = np.ma.masked_invalid(values)
+    im = ax.imshow(shown, aspect="auto", cmap=cmap, norm=norm)
+    grey = np.where((n > 0) & ~np.isfinite(values), 1.0, np.nan)
+    ax.imshow(np.ma.masked_invalid(grey), aspect="auto", cmap="Greys", vmin=0, vmax=4)
+    for (r, c), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(
+                c,
+                r,
+                f"{v:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=_text_color(cmap(norm(v))),
+            )
+        elif n[r, c] > 0:
+            ax.text(c, r, f"n={n[r, c]}", ha="center", va="center", fontsize=6, color="black")
+        else:
+            ax.text(c, r, "·", ha="center", va="center", fontsize=8, color="#8c959f")
     _weekday_hour_axes(ax, tz)
-    shown = int(np.isfinite(values).sum())
+    centred = f"centred on the overall {overall:.0f} %" if overall is not None else "no runs"
     ax.set_title(
-        f"Success rate of finished runs by weekday and hour — {tz}"
-        f" ({shown} cells with ≥ {min_runs} finished runs)" + (f"\n{subtitle}" if subtitle else "")
+        f"Success rate of finished runs by weekday and hour — {tz} ({centred})"
+        + (f"\n{subtitle}" if subtitle else "")
     )
     fig.colorbar(im, ax=ax, label="success rate (% of finished runs)", pad=0.01)
-    thin = int(((runs.to_numpy() > 0) & ~np.isfinite(values)).sum())
     ax.legend(
         handles=[
             Patch(
                 facecolor=MASKED_COLOR,
                 edgecolor="#8c959f",
-                label=f"fewer than {min_runs} finished runs (not 0 %): {thin} cells with runs",
-            )
+                label=f"grey with n: fewer than {min_runs} finished runs (too few for a rate)",
+            ),
+            Patch(facecolor=EMPTY_COLOR, edgecolor="#8c959f", label="white with a dot: no runs"),
         ],
         loc="upper center",
         bbox_to_anchor=(0.5, -0.14),
+        ncols=2,
         frameon=False,
         fontsize=8,
     )
     return fig
 
 
-def by_hour_figure(table: pd.DataFrame, tz: str) -> Figure:
-    """Median cost (USD) and median duration (minutes) per hour of day."""
-    fig = Figure(figsize=(12, 5.5), layout="constrained")
+def by_hour_figure(table: pd.DataFrame, tz: str, *, min_runs: int) -> Figure:
+    """Median cost (USD) and duration (minutes) per hour; n above each bar, thin hours grey."""
+    fig = Figure(figsize=(12, 6), layout="constrained")
     ax_cost, ax_dur = fig.subplots(2, 1, sharex=True)
     hours = np.array(HOURS)
-    ax_cost.bar(hours, table["median cost (USD)"].to_numpy(dtype=float), color="#0969da")
-    ax_cost.set_ylabel("median cost (USD)")
-    ax_cost.set_title(f"Median cost per run by hour — {tz} (runs with a cost > 0)")
-    ax_dur.bar(hours, table["median duration (min)"].to_numpy(dtype=float), color="#8250df")
-    ax_dur.set_ylabel("median duration (minutes)")
-    ax_dur.set_title(f"Median duration of completed runs by hour — {tz}")
+    panels = (
+        (
+            ax_cost,
+            "median cost (USD)",
+            "runs with cost",
+            "median cost (USD)",
+            OKABE_ITO[0],
+            f"Median cost per priced run by hour — {tz}",
+        ),
+        (
+            ax_dur,
+            "median duration (min)",
+            "completed with duration",
+            "median duration (minutes)",
+            OKABE_ITO[1],
+            f"Median duration of completed runs by hour — {tz}",
+        ),
+    )
+    for ax, column, count, label, color, title in panels:
+        heights = table[column].to_numpy(dtype=float)
+        ns = table[count].to_numpy()
+        colors = [color if k >= min_runs else MASKED_COLOR for k in ns]
+        ax.bar(hours, np.nan_to_num(heights), color=colors)
+        for h, y, k in zip(hours, np.nan_to_num(heights), ns, strict=True):
+            ax.text(h, y, f"n={k}", ha="center", va="bottom", fontsize=6)
+        ax.set_ylabel(label)
+        ax.set_title(f"{title} (grey: fewer than {min_runs} runs)")
+        ax.grid(axis="y", alpha=0.3)
     ax_dur.set_xlabel(f"hour of day (h, {tz})")
     ax_dur.set_xticks(hours, [str(h) for h in hours])
-    for ax in (ax_cost, ax_dur):
-        ax.grid(axis="y", alpha=0.3)
     return fig
 
 
@@ -224,7 +314,7 @@ def _stacked_bars(
     legend: str,
     **bar: Any,
 ) -> Figure:
-    """One bar per row of ``table`` (a date index), stacked by column, with a legend."""
+    """One bar per row of ``table`` (dates), stacked by column; Monday ticks, whole counts."""
     fig = Figure(figsize=(12, 4), layout="constrained")
     ax = fig.add_subplot()
     bottom = np.zeros(len(table))
@@ -235,9 +325,14 @@ def _stacked_bars(
     ax.set_title(title.format(total=int(bottom.sum())))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(WeekdayLocator(byweekday=MO))
+    ax.xaxis.set_major_formatter(DateFormatter("%a %Y-%m-%d"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(title=legend, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.autofmt_xdate()
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
     return fig
 
 
@@ -245,8 +340,8 @@ def runs_per_day_figure(daily: pd.DataFrame, tz: str) -> Figure:
     """Stacked bars: runs per calendar day, coloured by status."""
     return _stacked_bars(
         daily,
-        {s: RUN_STATUS_COLORS.get(s, "#6e7781") for s in daily.columns},
-        title=f"Runs per day — {tz} ({{total}} runs)",
+        {s: RUN_STATUS_COLORS.get(s, "#666666") for s in daily.columns},
+        title=f"Runs per day — {tz} ({{total}} runs; ticks on Mondays)",
         xlabel=f"day ({tz})",
         ylabel="runs per day",
         legend="status",
@@ -257,13 +352,18 @@ def runs_per_day_figure(daily: pd.DataFrame, tz: str) -> Figure:
 # --- scoring figures ------------------------------------------------------------------------
 
 
+def version_colors(versions: Sequence[str]) -> dict[str, Any]:
+    """One Okabe-Ito colour per scoring version, in order."""
+    return {v: OKABE_ITO[i % len(OKABE_ITO)] for i, v in enumerate(versions)}
+
+
 def versions_over_time_figure(weekly: pd.DataFrame, tz: str) -> Figure:
     """Stacked bars: runs per week (Monday start) by scoring version."""
     return _stacked_bars(
         weekly,
-        _version_colors(weekly.columns),
+        version_colors(list(weekly.columns)),
         title=f"Runs per week by scoring version — weeks start Monday, {tz} ({{total}} runs)",
-        xlabel=f"week starting ({tz})",
+        xlabel=f"week starting Monday ({tz})",
         ylabel="runs per week",
         legend="scoring_version",
         width=6,
@@ -271,32 +371,38 @@ def versions_over_time_figure(weekly: pd.DataFrame, tz: str) -> Figure:
     )
 
 
-def _version_colors(versions: Any) -> dict[str, Any]:
-    palette = colormaps["tab10"]
-    return {v: palette(i % 10) for i, v in enumerate(versions)}
-
-
-def score_distribution_figure(df: pd.DataFrame, columns: Sequence[str]) -> Figure:
-    """One box plot per score, one box per version (valid 0-100 values; n under each box)."""
-    labels = version_labels(df)
-    versions = _version_order(labels)
-    colors = _version_colors(versions)
+def score_distribution_figure(summary: pd.DataFrame) -> Figure:
+    """One box per score and version from precomputed quantiles (whiskers: 5th-95th pct)."""
+    columns = list(dict.fromkeys(summary.index.get_level_values("score")))
+    versions = list(dict.fromkeys(summary.index.get_level_values("version")))
+    colors = version_colors(versions)
     ncols = min(2, len(columns))
     nrows = int(np.ceil(len(columns) / ncols))
     fig = Figure(figsize=(12, 3.6 * nrows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, column in zip(axes, columns, strict=False):
-        values = pd.to_numeric(df[column], errors="coerce").astype(float)
-        data = [values[(labels == v) & values.between(*SCORE_RANGE)].to_numpy() for v in versions]
-        box = ax.boxplot(
-            [d if len(d) else [np.nan] for d in data],
-            tick_labels=[f"{v}\n(n={len(d)})" for v, d in zip(versions, data, strict=True)],
-            patch_artist=True,
-            widths=0.5,
-        )
-        for patch, v in zip(box["boxes"], versions, strict=True):
-            patch.set_facecolor(colors[v])
-            patch.set_alpha(0.6)
+        part = summary.loc[column]
+        stats = [
+            {
+                "label": f"{v}\n(n={int(r['valid'])})",
+                "whislo": r["p5"],
+                "q1": r["p25"],
+                "med": r["median"],
+                "q3": r["p75"],
+                "whishi": r["p95"],
+                "fliers": [],
+            }
+            for v, r in part.iterrows()
+            if int(r["valid"])
+        ]
+        if stats:
+            box = ax.bxp(stats, patch_artist=True, widths=0.5, showfliers=False)
+            shown = [v for v, r in part.iterrows() if int(r["valid"])]
+            for patch, v in zip(box["boxes"], shown, strict=True):
+                patch.set_facecolor(colors[v])
+                patch.set_alpha(0.7)
+        else:
+            ax.text(0.5, 0.5, "no valid score", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(column)
         ax.set_ylabel("score (points, 0–100)")
         ax.set_xlabel("scoring_version")
@@ -304,7 +410,10 @@ def score_distribution_figure(df: pd.DataFrame, columns: Sequence[str]) -> Figur
         ax.grid(axis="y", alpha=0.3)
     for ax in axes[len(columns) :]:
         ax.set_visible(False)
-    fig.suptitle("Score distributions per scoring version (valid scores only)")
+    fig.suptitle(
+        "Score distributions per scoring version (valid scores; box: quartiles, "
+        "whiskers: 5th–95th percentile)"
+    )
     return fig
 
 
@@ -317,7 +426,7 @@ def median_shift_figure(shifts: pd.DataFrame, baseline_version: str, level: floa
     low = shift - shifts["ci low"].to_numpy(dtype=float)
     high = shifts["ci high"].to_numpy(dtype=float) - shift
     for yi, x, lo, hi, sig in zip(y, shift, low, high, shifts["significant"], strict=True):
-        color = STATUS_COLORS["FAIL"] if sig else "#57606a"
+        color = OKABE_ITO[5] if sig else "#57606a"
         ax.errorbar([x], [yi], xerr=[[lo], [hi]], fmt="o", color=color, capsize=4, lw=1.5)
     ax.axvline(0, color="#8c959f", lw=1, ls="--")
     ax.set_yticks(
@@ -326,8 +435,8 @@ def median_shift_figure(shifts: pd.DataFrame, baseline_version: str, level: floa
     ax.set_xlabel(f"shift of median vs scoring_version {baseline_version} (score points)")
     ax.set_ylabel("score — scoring_version")
     ax.set_title(
-        f"Median shift vs {baseline_version} with {level:.0%} bootstrap confidence intervals"
-        " (red: interval excludes 0)"
+        f"Median shift vs {baseline_version} over the period both scored, with {level:.0%} "
+        "bootstrap intervals (orange: interval excludes 0)"
     )
     ax.grid(axis="x", alpha=0.3)
     return fig
