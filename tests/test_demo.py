@@ -812,3 +812,10 @@ def test_wfhist_migrations_take_pre_006_to_post_006_to_renamed(tmp_path: Path) -
     assert [r for r in data.pop("sqlite_sequence") if r[0] != "schema_migrations"] == sequences
     for table, rows_ in want_data.items():
         assert data[table] == rows_, table
+
+
+def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Nothing depends on the clock or the process: two builds are byte-identical files."""
+    a = create_sample_db(tmp_path / "a.db", rows=120, seed=3, state="2025-11-27")
+    b = create_sample_db(tmp_path / "b.db", rows=120, seed=3, state="2025-11-27")
+    assert a.read_bytes() == b.read_bytes()
