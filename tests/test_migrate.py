@@ -376,7 +376,7 @@ def _wait_for(lines: queue.Queue, needle: str, timeout: float = 20) -> None:
 
 
 def test_second_concurrent_migrate_refuses_at_once(sample_db: Path, tmp_path: Path) -> None:
-    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=5_000_000)
+    d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=10_000_000)
     first, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
         _wait_for(lines, "statement 1/")
@@ -516,7 +516,7 @@ def test_exclusive_lock_elsewhere_fails_within_the_busy_timeout_before_any_backu
         holder.kill()
         holder.wait(timeout=10)
     assert done.returncode == LockedError.exit_code, done.stderr
-    assert 2 <= elapsed < 2 + 6, elapsed  # the bound, plus interpreter start-up
+    assert 2 <= elapsed < 2 + 10, elapsed  # the bound, plus interpreter start-up (loaded CI)
     errors = done.stderr.strip().splitlines()
     assert len(errors) == 1 and "another process holds a lock" in errors[0], done.stderr
     assert "waited 2 s" in errors[0] and "--busy-timeout" in errors[0]
@@ -572,7 +572,7 @@ def test_max_lock_seconds_rolls_back_a_migration_that_would_keep_writers_waiting
         migrate(sample_db, migrations_dir=d, max_lock_seconds=0.5)
     assert time.monotonic() - started < 10
     lock_seconds = info.value.result.lock_seconds
-    assert lock_seconds is not None and 0.5 <= lock_seconds < 1.5
+    assert lock_seconds is not None and 0.5 <= lock_seconds < 3
     assert content_hash(sample_db) == before
 
 
@@ -622,7 +622,7 @@ def test_hostile_migration_gets_the_same_verdict_from_migrate_as_from_plan(
 def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(
     sample_db: Path, tmp_path: Path
 ) -> None:
-    d = _slow_dir(tmp_path, blob_rows=100_000, cpu_rows=5_000_000)  # 20 MB > the page cache
+    d = _slow_dir(tmp_path, blob_rows=100_000, cpu_rows=10_000_000)  # 20 MB > the page cache
     rows = _q(sample_db, "SELECT count(*) FROM workflow_history")[0][0]
     original = hashlib.sha256(sample_db.read_bytes()).hexdigest()
     proc, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
