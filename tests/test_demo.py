@@ -89,8 +89,9 @@ def test_file_is_delete_journal_with_user_version_zero_and_no_leftovers(tmp_path
     assert _scalar(path, "PRAGMA user_version") == 0
 
 
-def test_wal_on_request_is_checkpointed(tmp_path: Path) -> None:
-    path = create_sample_db(tmp_path / "wh.db", rows=30, wal=True)
+@pytest.mark.parametrize("state", STATES)
+def test_wal_on_request_is_checkpointed(tmp_path: Path, state: str) -> None:
+    path = create_sample_db(tmp_path / "wh.db", rows=30, wal=True, state=state)
     assert [p.name for p in tmp_path.iterdir()] == ["wh.db"]
     assert _scalar(path, "PRAGMA journal_mode") == "wal"
     assert _scalar(path, f"SELECT count(*) FROM {TABLE}") == 30

@@ -165,8 +165,22 @@ def _build(tmp: Path, plan: Plan, wal: bool) -> None:
             for sql in (*VIEWS.values(), *(sql for _, sql in TRIGGERS.values())):
                 con.execute(sql)
             con.execute("COMMIT")
-            con.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
-            if wal:
-                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             con.close()
+    _set_journal_mode(tmp, wal)
+
+
+def _set_journal_mode(path: Path, wal: bool) -> None:
+    """DELETE like the real file, or WAL checkpointed into the file.
+
+    On a fresh connection: after ``ALTER TABLE ... RENAME COLUMN`` (the renamed
+    state) the building connection's checkpoint fails with "database table is
+    locked".
+    """
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}").fetchall()
+        if wal:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        con.close()
