@@ -122,8 +122,11 @@ def read_snapshot(
     try:
         yield snap
     finally:
+        # a read transaction: ending it cannot lose anything, and an error here (a damaged
+        # file) must not hide the one being raised
         if con.in_transaction:
-            con.execute("COMMIT")
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("COMMIT")
 
 
 def copy_snapshot(source: sqlite3.Connection, dst: Path, mode: int) -> None:
@@ -392,6 +395,9 @@ def backup(
             fsync_path(out)
             log.info("backup: proving the copy equals the snapshot")
             result = _prove(source, raw, db, tmp, snap)
+        except sqlite3.DatabaseError as exc:  # the copy holds the source's pages: it is the source
+            remove_quietly(*sqlite_files(tmp))
+            raise files.explain_sqlite_error(db, exc) from exc
         except BaseException:
             remove_quietly(*sqlite_files(tmp))
             raise
@@ -414,7 +420,13 @@ def _prove(
         rows = count_rows(source)
         identity = database_identity(source)
         proof: PageProof = pages.result()
-        fk, unchecked = checks.result()
+        problems, fk, unchecked = checks.result()
+    if problems:
+        where = "the source" if proof.equal else "the source or the copy"
+        raise BackupError(
+            f"{db}: quick_check failed on its copy ({problems[0]}): {where} is damaged; no "
+            "backup was kept. Check the source with 'sqlite3 DB \"PRAGMA integrity_check\"'"
+        )
     notes = [unchecked_note(unchecked)] if unchecked else []
     if proof.equal:
         how = (
@@ -450,14 +462,12 @@ def _prove(
     return result
 
 
-def _check_copy(copy: Path) -> tuple[int, list[str]]:
-    """``quick_check`` must pass; returns the copy's foreign-key facts."""
+def _check_copy(copy: Path) -> tuple[list[str], int, list[str]]:
+    """The copy's ``quick_check`` problems, then its foreign-key facts (when it is sound)."""
     con = open_source(copy)
     try:
         problems = quick_check(con)
-        if problems:
-            raise BackupError(f"{copy}: quick_check failed on the copy: {problems[0]}")
-        return foreign_key_check(con)
+        return (problems, 0, []) if problems else (problems, *foreign_key_check(con))
     finally:
         con.close()
 
