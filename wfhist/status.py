@@ -311,6 +311,15 @@ def status(db: str | Path, migrations_dir: str | Path | None = None) -> StatusRe
     )
     result.nearest, result.differences = _nearest(have)
     result.partial = partial_005(have)
+    if (
+        result.partial
+        and service
+        and not any(str(r["migration_file"]).startswith("005") for r in service)
+    ):
+        result.partial[0] += (
+            " (not in the service's schema_migrations: its runner records a file only when "
+            "every statement succeeded)"
+        )
     result.notes += [
         f"{n} rows hold different values in {s} and {c}: the repair (--to 8) refuses until "
         "each row's value is decided"
