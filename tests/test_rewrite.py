@@ -127,3 +127,34 @@ def test_rewrite_that_cannot_pass_writes_nothing(tmp_path: Path) -> None:
 def test_plan_points_at_the_rewrite(sample_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", str(sample_db), str(RESTRICTED)]) == 1
     assert "--rewrite SAFE.sql" in capsys.readouterr().out
+
+
+HAND_WRITTEN = """-- UPDATE workflow_history SET day_of_week = submission_day_of_week; (a comment)
+ALTER TABLE "workflow_history" ADD COLUMN "hour_of_day" INTEGER;
+UPDATE "workflow_history" SET "hour_of_day" = "submission_hour";
+ALTER TABLE workflow_history ADD COLUMN note TEXT;
+UPDATE workflow_history SET note = 'a;b' WHERE id < 3;
+CREATE TABLE wh_copy AS SELECT id, adw_id, status, hour_of_day FROM workflow_history;
+DROP TABLE workflow_history;
+CREATE TABLE workflow_history (id INTEGER PRIMARY KEY, adw_id TEXT, status TEXT, hour_of_day INT);
+INSERT INTO workflow_history SELECT * FROM wh_copy;
+DROP TABLE wh_copy;
+CREATE INDEX "idx;hour" ON workflow_history(hour_of_day);
+"""
+
+
+def test_rewrite_reads_sql_the_way_sqlite_does(sample_db: Path, tmp_path: Path) -> None:
+    """Quoted names, ';' in strings and names, a copy only in a comment, a non-copy UPDATE."""
+    migration = tmp_path / "009_hand_written.sql"
+    migration.write_text(HAND_WRITTEN, encoding="utf-8")
+    assert plan_migration(sample_db, migration).verdict == "FAIL"
+    safe = tmp_path / "safe.sql"
+    result = rewrite(sample_db, migration, safe)
+    assert result.verdict == "PASS"
+    body = [line for line in safe.read_text().splitlines() if not line.startswith("--")]
+    assert body == [
+        'ALTER TABLE "workflow_history" RENAME COLUMN "submission_hour" TO "hour_of_day";',
+        "ALTER TABLE workflow_history ADD COLUMN note TEXT;",
+        "UPDATE workflow_history SET note = 'a;b' WHERE id < 3;",
+        'CREATE INDEX "idx;hour" ON workflow_history(hour_of_day);',
+    ]
