@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import stat
@@ -86,8 +87,11 @@ def _live(db: Path) -> list[tuple]:
         con.close()
 
 
-def test_refreshed_snapshot_equals_a_fresh_read(db: Path, tmp_path: Path) -> None:
-    """Inserts, updates (updated_at untouched) and deletes all reach the cache."""
+def test_refreshed_snapshot_equals_a_fresh_read(
+    db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Inserts, updates (updated_at untouched) and deletes all reach the cache, incrementally."""
+    caplog.set_level(logging.INFO, logger="wfhist.read")
     cache = tmp_path / "snap.duckdb"
     connect(db, snapshot=cache).close()
     with sqlite3.connect(db) as con:
@@ -98,10 +102,45 @@ def test_refreshed_snapshot_equals_a_fresh_read(db: Path, tmp_path: Path) -> Non
         con.execute("UPDATE workflow_history SET duration_seconds = 'N/A' WHERE id = 3")
         con.execute("UPDATE workflow_history SET status = 'failed' WHERE id = 40")
         con.execute("DELETE FROM workflow_history WHERE id IN (7, 59)")
+    caplog.clear()
     snap = connect(db, snapshot=cache)
     try:
         assert snap.execute(ORDERED).fetchall() == _live(db)
         bad = snap.execute("SELECT column_name, bad_values FROM wfhist_bad_values").fetchall()
         assert bad == [("duration_seconds", 1)]
+    finally:
+        snap.close()
+    assert "re-reading 1 changed id range(s)" in caplog.text  # ids 1..60: one chunk
+    assert "building the snapshot cache" not in caplog.text
+
+
+def test_changed_shape_rebuilds(db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="wfhist.read")
+    cache = tmp_path / "snap.duckdb"
+    connect(db, snapshot=cache).close()
+    with sqlite3.connect(db) as con:
+        con.execute("ALTER TABLE workflow_history ADD COLUMN scoring_version TEXT DEFAULT '1.0'")
+    caplog.clear()
+    snap = connect(db, snapshot=cache)
+    try:
+        assert snap.execute(ORDERED).fetchall() == _live(db)
+    finally:
+        snap.close()
+    assert "building the snapshot cache" in caplog.text
+
+
+def test_chunks_far_apart_are_reread_alone(tmp_path: Path) -> None:
+    """Ids spread over many chunks: one update re-reads one chunk and still equals live."""
+    path = make_db(tmp_path / "wide.db", [{"adw_id": f"w{i}"} for i in range(5)])
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE workflow_history SET id = id * 5000")  # chunks 1, 2, 3, 4 (and 0)
+    cache = tmp_path / "snap.duckdb"
+    connect(path, snapshot=cache).close()
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE workflow_history SET model_used = 'x' WHERE id = 10000")
+        con.execute("DELETE FROM workflow_history WHERE id = 20000")
+    snap = connect(path, snapshot=cache)
+    try:
+        assert snap.execute(ORDERED).fetchall() == _live(path)
     finally:
         snap.close()

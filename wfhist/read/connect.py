@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import duckdb
 
 from wfhist.exceptions import UsageError
 from wfhist.read.cache import snapshot as snap
+from wfhist.read.cache.chunks import changed_ranges, chunk_hashes_sql, ranges_sql
 from wfhist.read.cache.fingerprint import fingerprint
 from wfhist.read.extensions import load_sqlite_scanner, new_duckdb, sql_literal
 from wfhist.read.profile import bad_values_sql, cached_profile
@@ -179,26 +181,95 @@ def _connect_memory(
     return con
 
 
+def _shape(infos: list[SourceInfo], settings: list[str]) -> str:
+    """What must be unchanged for a cache to be refreshed rather than rebuilt."""
+    return json.dumps([settings, [[i.label, i.kind, i.path, i.alias, i.columns] for i in infos]])
+
+
+def _build_cache(cache: Path, sources: list[str], settings: list[str], key: str) -> None:
+    """Write a complete new cache file (history, chunk hashes, source info) and move it in."""
+    tz, source_tz, legacy = settings
+    log.info("%s: building the snapshot cache", cache)
+    with snap.new_cache_file(cache, snap.cache_mode(sources)) as build:
+        set_zones(build, tz, source_tz)
+        infos = define_live_view(build, sources, legacy == "True")
+        build.execute("SET preserve_insertion_order = false")
+        build.execute("CREATE TABLE history_snapshot AS SELECT * FROM history_live")
+        build.execute(f"CREATE TABLE wfhist_chunks AS {chunk_hashes_sql(infos)}")
+        store_source_info(build, infos, datetime.now(UTC).isoformat(timespec="seconds"))
+        snap.set_key(build, key, _shape(infos, settings))
+
+
+def _refresh_cache(
+    con: duckdb.DuckDBPyConnection, sources: list[str], settings: list[str], shape: str | None
+) -> bool:
+    """Bring an opened cache up to date by re-reading only changed chunks; False if it cannot.
+
+    Everything is replaced inside one DuckDB transaction, so an interrupted
+    refresh leaves the previous, consistent snapshot (with its old key).
+    """
+    tz, source_tz, legacy = settings
+    set_zones(con, tz, source_tz)
+    con.execute("SET memory_limit = ?", [snap.BUILD_MEMORY])
+    infos = define_live_view(con, sources, legacy == "True")
+    if shape != _shape(infos, settings):
+        return False
+    log.info("comparing chunk hashes with the sources")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE wfhist_new_chunks AS {chunk_hashes_sql(infos)}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for info in infos:
+            ranges = changed_ranges(con, info.label)
+            if not ranges:
+                continue
+            log.info("%s: re-reading %d changed id range(s)", info.path, len(ranges))
+            con.execute(
+                f"DELETE FROM history_snapshot WHERE source = ? AND ({ranges_sql(ranges)})",
+                [info.label],
+            )
+            select = history_select(info, legacy_sentinels=legacy == "True", id_ranges=ranges)
+            con.execute(f"INSERT INTO history_snapshot BY NAME {select}")
+        con.execute("DELETE FROM wfhist_chunks")
+        con.execute("INSERT INTO wfhist_chunks SELECT * FROM wfhist_new_chunks")
+        store_source_info(con, infos, datetime.now(UTC).isoformat(timespec="seconds"))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return True
+
+
 def _connect_cached(
     cache: Path, sources: list[str], tz: str, source_tz: str, legacy_sentinels: bool
 ) -> duckdb.DuckDBPyConnection:
-    """Reopen the marked cache file if the sources are unchanged, else rebuild it."""
+    """Reopen the marked cache file; refresh it if a source changed; build it if new."""
     exists = snap.check_target(cache, sources)
-    key = fingerprint(sources, [tz, source_tz, str(legacy_sentinels)])
-    con = snap.open_cached(cache, key) if exists else None
-    if con is None:
-        log.info("%s: building the snapshot cache", cache)
-        with snap.new_cache_file(cache, snap.cache_mode(sources)) as build:
-            set_zones(build, tz, source_tz)
-            infos = define_live_view(build, sources, legacy_sentinels)
-            build.execute("SET preserve_insertion_order = false")
-            build.execute("CREATE TABLE history_snapshot AS SELECT * FROM history_live")
-            store_source_info(build, infos, datetime.now(UTC).isoformat(timespec="seconds"))
-            snap.set_key(build, key)
-        con = snap.open_cached(cache, key)
-        if con is None:  # replaced by another process in the meantime
-            raise UsageError(f"{cache}: snapshot cache changed while it was written; try again")
+    settings = [tz, source_tz, str(legacy_sentinels)]
+    key = fingerprint(sources, settings)
+    if exists:
+        con, stored_key, shape = snap.open_cache(cache)
+        try:
+            if stored_key != key:
+                with snap.private_umask():
+                    refreshed = _refresh_cache(con, sources, settings, shape)
+                if refreshed:
+                    snap.set_key(con, key, shape or "")
+                    con.execute("CHECKPOINT")
+                else:
+                    con.close()
+                    _build_cache(cache, sources, settings, key)
+                    con, _, _ = snap.open_cache(cache)
+            set_zones(con, tz, source_tz)
+            con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
+        except BaseException:
+            con.close()
+            raise
+        return con
+    _build_cache(cache, sources, settings, key)
+    con, stored_key, _ = snap.open_cache(cache)
     try:
+        if stored_key != key:  # replaced by another process in the meantime
+            raise UsageError(f"{cache}: snapshot cache changed while it was written; try again")
         set_zones(con, tz, source_tz)
         con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
     except BaseException:

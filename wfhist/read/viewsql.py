@@ -44,18 +44,24 @@ _TZ = "getvariable('wfhist_tz')"
 _STZ = "getvariable('wfhist_source_tz')"
 
 
-def column_exprs(info: SourceInfo) -> tuple[list[str], str]:
-    """Expressions for each column over the raw table (alias ``s``, dirty side ``d``) and FROM."""
+def column_exprs(
+    info: SourceInfo, id_ranges: list[tuple[int, int]] | None = None
+) -> tuple[list[str], str]:
+    """Expressions for each column over the raw table (alias ``s``, dirty side ``d``) and FROM.
+
+    ``id_ranges`` reads only rows whose id is in one of the inclusive ranges,
+    through one ``sqlite_query`` (SQLite seeks them by rowid; the scanner would
+    read the whole table): how a snapshot refresh re-reads changed chunks.
+    """
     src = f"{quote_ident(info.alias)}.{quote_ident(TABLE)}"
+    if id_ranges is not None:
+        return _range_exprs(info, id_ranges)
     exprs = []
     dirty_select = []
     for name, _decl, duck in info.columns:
         q = quote_ident(name)
         if name in info.dirty_columns:
-            allowed = ", ".join(f"'{a}'" for a in ALLOWED_STORAGE[duck])
-            # REAL goes through text with 17 significant digits: exact round trip.
-            value = f"CASE WHEN typeof({q}) = 'real' THEN printf('%!.17g', {q}) ELSE {q} END"
-            dirty_select.append(f"CASE WHEN typeof({q}) IN ({allowed}) THEN {value} END AS {q}")
+            dirty_select.append(f"{_as_text(q, duck)} AS {q}")
             exprs.append(f"TRY_CAST(d.{q} AS {duck})")
         else:
             exprs.append(f"s.{q}")
@@ -67,6 +73,33 @@ def column_exprs(info: SourceInfo) -> tuple[list[str], str]:
             " ON d._wfhist_id = s.id"
         )
     return exprs, from_clause
+
+
+def _as_text(q: str, duck: str) -> str:
+    """SQLite expression: the value as text if its storage class is allowed, else NULL.
+
+    REAL goes through text with 17 significant digits: an exact round trip.
+    """
+    allowed = ", ".join(f"'{a}'" for a in ALLOWED_STORAGE.get(duck, ("text", "null")))
+    return (
+        f"CASE WHEN typeof({q}) = 'real' AND typeof({q}) IN ({allowed}) "
+        f"THEN printf('%!.17g', {q}) WHEN typeof({q}) IN ({allowed}) THEN CAST({q} AS TEXT) END"
+    )
+
+
+def _range_exprs(info: SourceInfo, id_ranges: list[tuple[int, int]]) -> tuple[list[str], str]:
+    """Every column as text from one ``sqlite_query`` over the id ranges, cast back exactly.
+
+    ``sqlite_query`` infers each result column's type, which a handful of rows
+    (all NULL, say) can get wrong; text is exact for every storage class.
+    """
+    inner_cols = [
+        f"{_as_text(quote_ident(n), duck)} AS {quote_ident(n)}" for n, _d, duck in info.columns
+    ]
+    exprs = [f"TRY_CAST(s.{quote_ident(n)} AS {duck or 'VARCHAR'})" for n, _d, duck in info.columns]
+    where = " OR ".join(f"id BETWEEN {int(lo)} AND {int(hi)}" for lo, hi in id_ranges) or "0"
+    inner = f"SELECT {', '.join(inner_cols)} FROM {quote_ident(TABLE)} WHERE {where}"
+    return exprs, f"sqlite_query({sql_literal(info.alias)}, {sql_literal(inner)}) AS s"
 
 
 def instant_sql(column: str, *, naive_utc_with_space: bool) -> str:
@@ -83,9 +116,10 @@ def instant_sql(column: str, *, naive_utc_with_space: bool) -> str:
     return f"CASE WHEN ends_with({column}, 'Z') THEN {zulu} ELSE {local} END"
 
 
-def _select_lists(info: SourceInfo, legacy_sentinels: bool) -> tuple[list[str], list[str]]:
+def _select_lists(
+    info: SourceInfo, legacy_sentinels: bool, exprs: list[str]
+) -> tuple[list[str], list[str]]:
     """(raw column expressions, final column list) in the file's column order."""
-    exprs, _ = column_exprs(info)
     by_name = dict(zip(info.names, exprs, strict=True))
     raw_cols: list[str] = []
     out_cols: list[str] = []
@@ -116,16 +150,21 @@ def _select_lists(info: SourceInfo, legacy_sentinels: bool) -> tuple[list[str], 
     return raw_cols, [final.get(c, c) for c in out_cols]
 
 
-def history_select(info: SourceInfo, *, legacy_sentinels: bool = False) -> str:
+def history_select(
+    info: SourceInfo,
+    *,
+    legacy_sentinels: bool = False,
+    id_ranges: list[tuple[int, int]] | None = None,
+) -> str:
     """The SELECT that defines ``history`` for one attached source.
 
     Time zones come from the session variables ``wfhist_tz`` and
     ``wfhist_source_tz`` (set with bound parameters by ``connect``), so the
-    view text holds no user value.
+    view text holds no user value. ``id_ranges``: see :func:`column_exprs`.
     """
     names = info.names
-    _, from_clause = column_exprs(info)
-    raw_cols, final = _select_lists(info, legacy_sentinels)
+    exprs, from_clause = column_exprs(info, id_ranges)
+    raw_cols, final = _select_lists(info, legacy_sentinels, exprs)
 
     def temporal(stored: str, canonical: str) -> str:
         parts = [f"raw_{n}" for n in (canonical, stored) if n in names]

@@ -29,6 +29,8 @@ from wfhist.read.sources import first_line, is_postgres_dsn
 #: The value wfhist writes into every cache it creates; nothing else is treated as a cache.
 MAGIC = "wfhist snapshot cache v1"
 _DUCKDB_HEADER = b"DUCK"  # bytes 8-11 of every DuckDB database file
+#: DuckDB's memory cap while a cache is built or refreshed (it spills beyond it).
+BUILD_MEMORY = "640MB"
 
 
 def _refuse(path: Path, why: str) -> UsageError:
@@ -82,17 +84,15 @@ def _open(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_cached(cache: Path, key: str) -> duckdb.DuckDBPyConnection | None:
-    """The marked cache opened if it was taken from exactly the sources' state ``key``."""
-    con = _open(cache)
+def open_cache(cache: Path) -> tuple[duckdb.DuckDBPyConnection, str | None, str | None]:
+    """The marked cache opened for reading and refreshing, with its (key, shape)."""
+    with private_umask():
+        con = _open(cache)
     try:
-        row = con.execute("SELECT key FROM wfhist_cache_meta").fetchone()
+        row = con.execute("SELECT key, shape FROM wfhist_cache_meta").fetchone()
     except duckdb.Error:
         row = None
-    if row and row[0] == key:
-        return con
-    con.close()
-    return None
+    return con, (row[0] if row else None), (row[1] if row else None)
 
 
 @contextlib.contextmanager
@@ -123,8 +123,11 @@ def new_cache_file(cache: Path, mode: int) -> Iterator[duckdb.DuckDBPyConnection
         with private_umask():
             con = new_duckdb(str(built))
             con.execute("SET temp_directory = ?", [str(tmpdir / "spill")])
-            con.execute("CREATE TABLE wfhist_cache_meta (magic VARCHAR, key VARCHAR)")
-            con.execute("INSERT INTO wfhist_cache_meta VALUES (?, NULL)", [MAGIC])
+            con.execute("SET memory_limit = ?", [BUILD_MEMORY])
+            con.execute(
+                "CREATE TABLE wfhist_cache_meta (magic VARCHAR, key VARCHAR, shape VARCHAR)"
+            )
+            con.execute("INSERT INTO wfhist_cache_meta VALUES (?, NULL, NULL)", [MAGIC])
             try:
                 yield con
                 con.execute("CHECKPOINT")
@@ -136,9 +139,9 @@ def new_cache_file(cache: Path, mode: int) -> Iterator[duckdb.DuckDBPyConnection
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def set_key(con: duckdb.DuckDBPyConnection, key: str) -> None:
-    """Record which source state the cache holds (after the snapshot is complete)."""
-    con.execute("UPDATE wfhist_cache_meta SET key = ?", [key])
+def set_key(con: duckdb.DuckDBPyConnection, key: str, shape: str) -> None:
+    """Record which source state (and shape) the cache holds, once the snapshot is complete."""
+    con.execute("UPDATE wfhist_cache_meta SET key = ?, shape = ?", [key, shape])
 
 
 def cache_mode(sources: list[str]) -> int:
