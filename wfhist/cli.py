@@ -314,6 +314,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         args.db, args.migration, renames=parse_renames(args.rename), workdir=args.workdir
     )
     code = _verdict_out(result.to_dict(), format_plan(result), args.json)
+    if code == 0 and args.rewrite:
+        print(f"rewrite: not needed, {args.migration} passes as written; nothing written")
     if code == 0 or args.json == "-":
         return code
     from wfhist.rewrite import format_rewrite, rebuilds, rewrite
