@@ -172,9 +172,11 @@ def _repeat(db: Path, repeat: int, snapshot: bool) -> dict:
 def case_breakdown(db: Path) -> dict:
     """Where wfhist's cold time goes, step by step in one process (profile cache empty)."""
     from wfhist import read
+    from wfhist.read.connect import set_zones
+    from wfhist.read.profile import find_dirty_columns
 
     con = read.new_duckdb()
-    read._set_zones(con, LA, LA)
+    set_zones(con, LA, LA)
     out: dict[str, float] = {}
 
     def timed(label: str, fn: Callable[[], object]) -> object:
@@ -184,9 +186,12 @@ def case_breakdown(db: Path) -> dict:
         return value
 
     timed("load sqlite extension", lambda: read.load_sqlite_scanner(con))
-    info = timed(
-        "attach + dirty-value profile (typeof scan)", lambda: read.attach_source(con, db, "src")
+    info = timed("attach (file shape)", lambda: read.attach_source(con, db, "src"))
+    dirty = timed(
+        "find dirty columns (typed scan of numeric columns)",
+        lambda: find_dirty_columns(con, info, []),
     )
+    info.dirty_columns = tuple(dirty)
     profile_sql = _profile_sql(info)
 
     def profile_in_sqlite() -> None:
@@ -194,7 +199,7 @@ def case_breakdown(db: Path) -> dict:
         lite.execute(profile_sql).fetchall()
         lite.close()
 
-    timed("  same profile SQL in python's sqlite3", profile_in_sqlite)
+    timed("  the former typeof profile, in python's sqlite3", profile_in_sqlite)
     timed(
         "scanner reads the 4 temporal columns",
         lambda: con.execute(
@@ -210,9 +215,8 @@ def case_breakdown(db: Path) -> dict:
             "FROM src.workflow_history) GROUP BY ALL"
         ).fetchall(),
     )
-    dirty = dict(info.bad_values)
-    for label, bad in (("without", {}), ("with", dirty)):
-        info.bad_values = bad
+    for label, bad in (("without", ()), ("with", tuple(dirty))):
+        info.dirty_columns = bad
         con.execute(f"CREATE OR REPLACE TEMP VIEW history AS {read.history_select(info)}")
         timed(
             f"history aggregation {label} the dirty-column join",
@@ -226,12 +230,12 @@ def case_breakdown(db: Path) -> dict:
             f"SELECT count(*), {cols} FROM sqlite_query('src', {read.sql_literal(inner)})"
         ).fetchall(),
     )
-    return {"seconds": sum(out.values()), "parts": out, "dirty": dirty}
+    return {"seconds": sum(out.values()), "parts": out, "dirty": list(dirty)}
 
 
 def _profile_sql(info: SourceInfo) -> str:
     """The reader's profiling statement, rebuilt (it runs inside SQLite)."""
-    from wfhist.read import _ALLOWED_STORAGE
+    from wfhist.read import ALLOWED_STORAGE as _ALLOWED_STORAGE
 
     checks = []
     for name, _decl, duck in info.columns:

@@ -82,6 +82,7 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
         default="America/Los_Angeles",
         help="zone of naive local timestamps in the file (default America/Los_Angeles)",
     )
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_summary)
 
 
@@ -362,6 +363,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_export)
 
 
