@@ -158,3 +158,12 @@ def test_rewrite_reads_sql_the_way_sqlite_does(sample_db: Path, tmp_path: Path) 
         "UPDATE workflow_history SET note = 'a;b' WHERE id < 3;",
         'CREATE INDEX "idx;hour" ON workflow_history(hour_of_day);',
     ]
+
+
+def test_no_rewrite_for_a_migration_that_passes(
+    sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    safe = tmp_path / "safe.sql"
+    assert main(["plan", str(sample_db), str(M008), "--rewrite", str(safe)]) == 0
+    assert "rewrite: not needed" in capsys.readouterr().out
+    assert not safe.exists()
