@@ -656,3 +656,40 @@ def test_a_path_with_uri_characters_is_attached_as_itself(sample_db: Path, tmp_p
         "backups",
         "work flow?%23.db",
     ]  # no stray file created from a misread URI
+
+
+READER = """\
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN")
+con.execute("SELECT count(*) FROM workflow_history").fetchone()  # holds a read lock
+print("reading", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_reader_that_never_ends_makes_commit_give_up_within_the_bound_unchanged(
+    sample_db: Path,
+) -> None:
+    """DELETE mode: COMMIT waits for open reads at most --busy-timeout, then rolls back."""
+    before = content_hash(sample_db)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(sample_db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        done = subprocess.run(
+            [sys.executable, "-m", "wfhist", "migrate", str(sample_db), "--busy-timeout", "1"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        reader.kill()
+        reader.wait(timeout=10)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("wfhist:")]
+    assert done.returncode == LockedError.exit_code, done.stderr
+    assert len(errors) == 1 and "waited 1 s to commit" in errors[0], done.stderr
+    assert "unchanged at version 005" in errors[0] and "nothing was lost" in errors[0]
+    assert content_hash(sample_db) == before

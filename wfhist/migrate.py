@@ -37,7 +37,7 @@ from typing import Any
 
 from wfhist import __version__, adopt, files
 from wfhist.backup import BackupResult, backup
-from wfhist.exceptions import MigrationError, SchemaError, UsageError
+from wfhist.exceptions import MigrationError, SchemaError, UsageError, WfhistError
 from wfhist.lock import migration_lock
 from wfhist.migrations import (
     HISTORY_DDL,
@@ -334,7 +334,8 @@ class _Guard:
         """Raise the right error when the guard stopped (or should stop) the work."""
         if self.interrupted:
             raise _Stopped("interrupted (Ctrl-C)") from exc
-        if self() or (exc is not None and "interrupted" in str(exc)):
+        spent = self() or (exc is not None and "interrupted" in str(exc))
+        if self.deadline is not None and spent:
             raise MigrationError(
                 f"the migration held the write lock longer than --max-lock-seconds "
                 f"{self.max_lock_seconds:g}"
@@ -548,7 +549,7 @@ def migrate(
         log.info("migrate: backup %s verified", result.backup.path)
         try:
             _apply_verified(path, plan, to, migrations, where, result, wait, max_lock_seconds)
-        except MigrationError as exc:
+        except WfhistError as exc:  # a statement, a lock, the disk: all rolled back
             raise _unchanged(exc, result) from exc
         if result.verdict == "FAIL":
             assert result.verification is not None
@@ -562,7 +563,7 @@ def migrate(
     return result
 
 
-def _unchanged(exc: MigrationError, result: MigrateResult) -> MigrationFailed:
+def _unchanged(exc: WfhistError, result: MigrateResult) -> MigrationFailed:
     """``exc`` + what holds after the ROLLBACK: unchanged file, every committed write kept."""
     applied, result.applied = result.applied, []
     result.to_version = result.from_version
@@ -575,7 +576,10 @@ def _unchanged(exc: MigrationError, result: MigrateResult) -> MigrationFailed:
     if applied:
         result.notes.append(f"rolled back: {_versions(applied)}")
     kind = MigrationInterrupted if isinstance(exc, _Stopped) else MigrationFailed
-    return kind(message, result)
+    err = kind(message, result)
+    if not isinstance(exc, MigrationError):
+        err.exit_code = exc.exit_code  # a lock or the disk: the same exit code as elsewhere
+    return err
 
 
 def format_migrate(result: MigrateResult) -> str:
