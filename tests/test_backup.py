@@ -413,3 +413,15 @@ def test_backups_with_an_older_manifest_are_still_checked_row_by_row(tmp_path: P
     con.close()
     with pytest.raises(BackupError, match="rows or content hash"):
         check_backup(made.path)
+
+
+def test_backup_of_a_damaged_file_is_one_line_and_keeps_nothing(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "workflow_history.db")
+    raw = bytearray(db.read_bytes())
+    middle = (len(raw) // 4096 // 2) * 4096
+    raw[middle : middle + 4096] = bytes([0x5A]) * 4096
+    db.write_bytes(bytes(raw))
+    run = wfhist("backup", db, "--out", tmp_path / "out", timeout=60)
+    line = assert_one_clean_line(run, codes=(1,))
+    assert "damaged" in line, line
+    assert _files(tmp_path / "out") == []

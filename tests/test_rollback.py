@@ -255,3 +255,31 @@ def test_cli_backup_then_rollback(db: Path, tmp_path: Path, capsys) -> None:
     assert main(["rollback", str(db)]) == 2  # --backup is required
     os.remove(made.with_suffix(".json"))
     assert main(["rollback", str(db), "--backup", str(made)]) == 1
+
+
+def _damage(db: Path) -> None:
+    """Overwrite one b-tree page in the middle of the file with garbage (page 1 intact)."""
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    raw = bytearray(db.read_bytes())
+    middle = (len(raw) // page // 2) * page
+    raw[middle : middle + page] = bytes([0x5A]) * page
+    db.write_bytes(bytes(raw))
+
+
+def test_a_damaged_live_file_is_restored_and_kept_aside_as_it_was(
+    db: Path, tmp_path: Path, capsys
+) -> None:
+    made = backup(db, tmp_path / "out")
+    _damage(db)
+    assert main(["rollback", str(db), "--backup", str(made.path)]) == 0
+    out = capsys.readouterr().out
+    assert "note: the replaced content was already damaged" in out
+    assert content_hash(db) == content_hash(made.path)
+    (aside,) = _asides(db.parent)
+    check = sqlite3.connect(f"{aside.as_uri()}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+        check.execute("PRAGMA quick_check").fetchall()  # the same damage, kept as it was
+    check.close()

@@ -248,7 +248,11 @@ def database_identity(con: sqlite3.Connection) -> list[str] | None:
 
 
 def quick_check(con: sqlite3.Connection) -> list[str]:
-    rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+    """``PRAGMA quick_check``'s problems ([] when "ok"); a damage it cannot even list is one."""
+    try:
+        rows = [r[0] for r in con.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
     return [] if rows == ["ok"] else rows
 
 

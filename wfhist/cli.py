@@ -216,6 +216,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     result = rollback(args.db, args.backup)
     print(f"restored {result.db} from {result.backup} ({result.proof})")
     print(f"previous content kept in {result.kept_aside}")
+    for note in result.notes:
+        print(f"  note: {note}")
     return 0
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -53,6 +53,7 @@ class RollbackResult:
     sha256: str
     rows: dict[str, int]
     proof: str
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +63,7 @@ class RollbackResult:
             "sha256": self.sha256,
             "rows": self.rows,
             "proof": self.proof,
+            "notes": self.notes,
         }
 
 
@@ -91,13 +93,14 @@ def restore(
     manifest = check_backup(backup_path)
     check_identity(db, backup_path, manifest, busy_timeout)
     remove_stale_tmp(db.parent, f".{db.name}.before-rollback-*")
+    notes: list[str] = []
     # opened before and closed after SQLite's lock on the file (see wfhist.proof)
     with open_for_proof(db) as raw:
         live = files.open_writer(db, busy_timeout=busy_timeout)
         try:
             _lock_exclusively(live, db, busy_timeout)
             try:
-                aside = _keep_aside(live, raw, db)
+                aside = _keep_aside(live, raw, db, notes)
                 log.info("rollback: restoring %s from %s", db.name, backup_path.name)
                 proof = _restore_into(live, raw, db, backup_path, busy_timeout, aside)
             finally:
@@ -116,6 +119,7 @@ def restore(
         sha256=str(manifest.get("sha256") or manifest.get("content_hash")),
         rows=rows if isinstance(rows, dict) else {},
         proof=proof,
+        notes=notes,
     )
 
 
@@ -196,7 +200,7 @@ def _shape(con: sqlite3.Connection) -> tuple[int, int]:
     )
 
 
-def _keep_aside(live: sqlite3.Connection, raw: BinaryIO, db: Path) -> Path:
+def _keep_aside(live: sqlite3.Connection, raw: BinaryIO, db: Path, notes: list[str]) -> Path:
     """Copy the live content to ``<db>.before-rollback-<UTC ts>``; proved, then named."""
     stamp = _stamp(_utc_now())
     final = db.with_name(f"{db.name}.before-rollback-{stamp}")
@@ -209,13 +213,19 @@ def _keep_aside(live: sqlite3.Connection, raw: BinaryIO, db: Path) -> Path:
         proof = compare_snapshot(raw, tmp, page_size, page_count)
         check = open_source(tmp)
         try:
-            problems = quick_check(check)
             if not proof.equal and logical_digest(check) != logical_digest(live):
-                problems.append(f"copy differs from the live file ({proof.detail})")
+                raise BackupError(
+                    f"{tmp}: the aside copy differs from the live file ({proof.detail}); "
+                    "nothing was restored"
+                )
+            problems = quick_check(check)
         finally:
             check.close()
-        if problems:
-            raise BackupError(f"{tmp}: the aside copy did not verify: {problems[0]}")
+        if problems:  # kept as it was: a damaged live file is what a rollback is for
+            notes.append(
+                f"the replaced content was already damaged (quick_check: {problems[0]}); "
+                f"kept aside exactly as it was"
+            )
         placed = claim_name(tmp, final, lambda p: p.exists() or p.is_symlink())
         fsync_path(db.parent)
     except BaseException as exc:
