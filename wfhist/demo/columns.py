@@ -129,6 +129,7 @@ class _Runs:
 
 
 def _runs(rng: np.random.Generator, plan: Plan, lo: int, hi: int) -> _Runs:
+    """Template, model and how far each run got (its status comes from the plan)."""
     n = hi - lo
     status = plan.status[lo:hi]
     completed, failed, pending = status == 0, status == 1, status == 3
@@ -296,6 +297,7 @@ class _Draws:
 
 
 def _draws(rng: np.random.Generator, r: _Runs, n_texts: int) -> _Draws:
+    """Every other random value of the chunk, drawn in one fixed order."""
     n = len(r.idx)
     duration = np.round(r.steps_total * np.exp(rng.normal(np.log(420), 0.45, n)))
     slack_s = rng.integers(5, 120, n)

@@ -119,6 +119,7 @@ def _pattern_and_saving(rng: np.random.Generator, out: _Rows, wf_id: str, t: int
 
 
 def _generate(plan: Plan, workflows: list[tuple[str, int]]) -> _Rows:
+    """The child rows of each (workflow_id, created instant), from one generator."""
     rng = np.random.default_rng([plan.seed, 2])
     out = _Rows()
     for k, (wf_id, created) in enumerate(workflows):

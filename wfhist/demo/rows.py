@@ -51,6 +51,7 @@ BUILD_PRAGMAS = (
 
 
 def n_chunks(plan: Plan) -> int:
+    """How many chunks of :data:`CHUNK` rows the file has."""
     return -(-plan.rows // CHUNK)
 
 
@@ -71,6 +72,7 @@ def _insert_chunk(con: sqlite3.Connection, plan: Plan, k: int) -> int:
 
 
 def create_history_table(con: sqlite3.Connection, plan: Plan) -> None:
+    """``workflow_history`` of the plan's state, without indexes (they come after the rows)."""
     for sql in history_table_statements(plan.state):
         con.execute(sql)
 

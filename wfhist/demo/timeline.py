@@ -135,6 +135,8 @@ def local_hour_weekday(local_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Plan:
+    """Decisions over the whole file, made before any chunk (rows are indexes 0..rows-1)."""
+
     seed: int
     rows: int
     state: str  # one of wfhist.schema.STATES

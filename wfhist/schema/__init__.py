@@ -95,6 +95,7 @@ def _check_state(state: str) -> None:
 
 
 def create_table_sql(columns: tuple[Column, ...] = COLUMNS_PRE_006) -> str:
+    """``CREATE TABLE workflow_history`` with ``columns`` (the pre-006 table by default)."""
     body = ",\n    ".join(c.ddl() for c in columns)
     return f"CREATE TABLE {TABLE} (\n    {body}\n)"
 
@@ -148,6 +149,7 @@ def schema_statements(state: str = "pre-006") -> list[str]:
 
 
 def column_names(con: sqlite3.Connection, table: str = TABLE) -> list[str]:
+    """Column names of ``table`` in physical order (empty if there is no such table)."""
     rows = con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
     return [r[0] for r in rows]
 
