@@ -225,7 +225,8 @@ def with_repairs(
         recorded={TABLE: repair.renames},
         steps=tuple(repair.steps),
     )
-    log.info("adopt: 008 replaced by a repair of the partial 005: %s", "; ".join(repair.steps))
+    if to is not None and to >= REPAIR_VERSION:  # this run applies it: say what it does
+        log.info("adopt: 008 replaced by a repair of the partial 005: %s", "; ".join(repair.steps))
     return [generated if m.version == REPAIR_VERSION else m for m in migrations]
 
 
