@@ -133,8 +133,13 @@ def loss_text(check: Mapping[str, Any]) -> str:
     """A failed check as a few words with its numbers, for the verdict line."""
     n = check.get("numbers") or {}
     name = check["name"]
-    if name == "columns_dropped":
-        return f"{n.get('dropped')} columns dropped holding {n.get('non_null_values')} values"
+    if name == "columns_dropped":  # all-NULL columns lose nothing: they are a WARN elsewhere
+        held = n.get("with_values", n.get("dropped"))
+        return f"{held} columns dropped holding {n.get('non_null_values')} values"
+    if name == "indexes" and n.get("dropped"):
+        return f"{n['dropped']} indexes dropped"
+    if name == "sequences":
+        return "AUTOINCREMENT counter lowered (used ids could be handed out again)"
     if name == "values":
         return f"{n.get('values_changed', 0) + n.get('values_lost', 0)} values changed or lost"
     if name == "rows":
