@@ -128,6 +128,9 @@ def test_migrate_to_8_on_2025_11_27_keeps_every_value(nov27: Path, tmp_path: Pat
         assert '"day_of_week": "day_of_week"' in recorded[2]
     finally:
         con.close()
+    # verify on its own reads the recorded renames and the merge from the file
+    assert result.backup is not None
+    assert main(["verify", str(result.backup.path), str(nov27)]) == 0
     # a second run sees the recorded repair (its checksum), nothing to do
     again = migrate(nov27, to=8, backup_dir=tmp_path / "backups")
     assert again.up_to_date
