@@ -121,6 +121,7 @@ def test_rewrite_that_cannot_pass_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(MigrationError) as exc:
         rewrite(db, AS_WRITTEN, safe)
     assert "did not pass its own dry run" in str(exc.value)
+    assert f"'wfhist migrate {db} --to 8' repairs it" in str(exc.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nov27.db"]
 
 

@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wfhist import files
+from wfhist.adopt import partial_005
 from wfhist.exceptions import MigrationError, UsageError
 from wfhist.model import read_database
-from wfhist.schema import quote_ident
+from wfhist.schema import TABLE, quote_ident
 from wfhist.sqlscript import IDENTIFIER, STRING, WORD, Statement, Token, read_script, statements
 from wfhist.sqlscript import unquote as _unquote
 
@@ -318,9 +319,16 @@ def rewrite(
         proof = plan_migration(db_path, tmp, workdir=workdir)
         result.verdict = proof.verdict
         if proof.verdict == "FAIL":
+            hint = ""
+            if partial_005(_shape(db_path)[0].get(TABLE, [])):
+                hint = (
+                    f"\nthis file has a partially applied 005; 'wfhist migrate {db_path} --to 8' "
+                    "repairs it (wfhist.adopt)"
+                )
             raise MigrationError(
                 f"{source}: its rewrite did not pass its own dry run, nothing written:\n"
                 + format_plan(proof)
+                + hint
             )
         try:
             os.link(tmp, out)  # never over an existing name, never half-written
