@@ -140,7 +140,8 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from wfhist.migrate import format_migrate, migrate
+    from wfhist.migrate import migrate
+    from wfhist.render import render
 
     if args.baseline is not None:
         from wfhist.adopt import record_baseline
@@ -153,7 +154,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         backup_dir=args.backup_dir,
         max_lock_seconds=args.max_lock_seconds,
     )
-    print(format_migrate(result))
+    print(render(result))
     return 0
 
 

@@ -30,18 +30,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from wfhist import __version__, adopt, files
-from wfhist.backup import BackupResult, backup
+from wfhist.backup import backup
 from wfhist.exceptions import MigrationError, SchemaError, UsageError, WfhistError
 from wfhist.lock import migration_lock
 from wfhist.migrations import (
     HISTORY_DDL,
     HISTORY_TABLE,
+    MigrateResult,
     Migration,
     baseline_for,
     discover,
@@ -51,7 +51,7 @@ from wfhist.migrations import (
 from wfhist.render import render_losses
 from wfhist.schema import TABLE, column_names
 from wfhist.sqlscript import Sandbox, check_script
-from wfhist.verify import VerifyResult, verify_connection
+from wfhist.verify import verify_connection
 
 log = logging.getLogger("wfhist.migrate")
 
@@ -63,44 +63,6 @@ BEFORE = "before"
 
 class _Stopped(MigrationError):
     """Raised inside the transaction when Ctrl-C stopped it (becomes MigrationInterrupted)."""
-
-
-@dataclass
-class MigrateResult:
-    """What a run did: backup, versions applied, verification, how long writers waited."""
-
-    db: Path
-    from_version: int
-    to_version: int
-    applied: list[int] = field(default_factory=list)
-    baseline: int | None = None
-    backup: BackupResult | None = None
-    verdict: str | None = None  # PASS / WARN / FAIL / None when nothing ran
-    verification: VerifyResult | None = None
-    lock_seconds: float | None = None  # how long the service's writers had to wait
-    journal_mode: str | None = None
-    committed: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def up_to_date(self) -> bool:
-        return not self.applied and self.verdict is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "db": str(self.db),
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "applied": self.applied,
-            "baseline": self.baseline,
-            "backup": self.backup.to_dict() if self.backup else None,
-            "verdict": self.verdict,
-            "verification": self.verification.to_dict() if self.verification else None,
-            "lock_seconds": self.lock_seconds,
-            "journal_mode": self.journal_mode,
-            "committed": self.committed,
-            "notes": self.notes,
-        }
 
 
 @dataclass
@@ -580,26 +542,3 @@ def _unchanged(exc: WfhistError, result: MigrateResult) -> MigrationFailed:
     if not isinstance(exc, MigrationError):
         err.exit_code = exc.exit_code  # a lock or the disk: the same exit code as elsewhere
     return err
-
-
-def format_migrate(result: MigrateResult) -> str:
-    """The lines ``wfhist migrate`` prints on success."""
-    if result.up_to_date:
-        lines = [f"{result.db}: up to date at version {result.to_version:03d}; nothing to do"]
-    else:
-        lines = [
-            f"{result.db}: migrated {result.from_version:03d} → {result.to_version:03d} "
-            f"(applied {_versions(result.applied)}, one transaction)"
-        ]
-        if result.baseline is not None:
-            lines.append(f"  baseline recorded: {result.baseline:03d}")
-        if result.backup:
-            lines.append(f"  backup: {result.backup.path}")
-        lines.append(f"  verification: {result.verdict} (before COMMIT)")
-        if result.lock_seconds is not None:
-            lines.append(
-                f"  write lock held {result.lock_seconds:.1f} s "
-                f"(journal mode {result.journal_mode}); the service's writes waited"
-            )
-    lines += [f"  note: {n}" for n in result.notes]
-    return "\n".join(lines)

@@ -12,13 +12,18 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wfhist import resources
 from wfhist.exceptions import MigrationError, SchemaError, UsageError
 from wfhist.schema import TABLE, check_schema, classify_columns
 from wfhist.sqlscript import check_script, read_script, renames_in_sql
+
+if TYPE_CHECKING:  # only for annotations: this module stays light (status, render use it)
+    from wfhist.backup import BackupResult
+    from wfhist.verify import VerifyResult
 
 HISTORY_TABLE = "wfhist_migrations"
 HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
@@ -149,3 +154,45 @@ def baseline_for(db: Path, names: list[str]) -> tuple[int, str]:
         )
     check_schema(db)  # raises SchemaError listing missing and extra columns
     raise SchemaError(f"{db}: {TABLE} has a shape wfhist does not know")  # pragma: no cover
+
+
+@dataclass
+class MigrateResult:
+    """What ``wfhist migrate`` did: backup, versions applied, verification, how long writers waited.
+
+    Defined here, not in :mod:`wfhist.migrate`, so that :mod:`wfhist.render` can
+    render it without importing the runner.
+    """
+
+    db: Path
+    from_version: int
+    to_version: int
+    applied: list[int] = field(default_factory=list)
+    baseline: int | None = None
+    backup: BackupResult | None = None
+    verdict: str | None = None  # PASS / WARN / FAIL / None when nothing ran
+    verification: VerifyResult | None = None
+    lock_seconds: float | None = None  # how long the service's writers had to wait
+    journal_mode: str | None = None
+    committed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.applied and self.verdict is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "db": str(self.db),
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "applied": self.applied,
+            "baseline": self.baseline,
+            "backup": self.backup.to_dict() if self.backup else None,
+            "verdict": self.verdict,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "lock_seconds": self.lock_seconds,
+            "journal_mode": self.journal_mode,
+            "committed": self.committed,
+            "notes": self.notes,
+        }

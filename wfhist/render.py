@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from wfhist.migrations import MigrateResult
 from wfhist.verify.result import VerifyResult
 
 Renderer = Callable[..., str]
@@ -59,9 +60,37 @@ def render_losses(result: VerifyResult) -> str:
     return "; ".join(parts) or "no check failed"
 
 
+def _versions(versions: list[int]) -> str:
+    return ", ".join(f"{v:03d}" for v in versions)
+
+
+def render_migrate(result: MigrateResult) -> str:
+    """The lines ``wfhist migrate`` prints on success (a failure is one error line)."""
+    if result.up_to_date:
+        lines = [f"{result.db}: up to date at version {result.to_version:03d}; nothing to do"]
+    else:
+        lines = [
+            f"{result.db}: migrated {result.from_version:03d} → {result.to_version:03d} "
+            f"(applied {_versions(result.applied)}, one transaction)"
+        ]
+        if result.baseline is not None:
+            lines.append(f"  baseline recorded: {result.baseline:03d}")
+        if result.backup:
+            lines.append(f"  backup: {result.backup.path}")
+        lines.append(f"  verification: {result.verdict} (before COMMIT)")
+        if result.lock_seconds is not None:
+            lines.append(
+                f"  write lock held {result.lock_seconds:.1f} s "
+                f"(journal mode {result.journal_mode}); the service's writes waited"
+            )
+    lines += [f"  note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
 #: Result type -> renderer (keyword options such as ``width`` are passed through).
 RENDERERS: dict[type, Renderer] = {
     VerifyResult: render_verify,
+    MigrateResult: render_migrate,
 }
 
 
