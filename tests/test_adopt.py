@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import copy_db
+from tests.conftest import FIXTURES, copy_db
 from wfhist import adopt
 from wfhist.cli import main
 from wfhist.demo import create_sample_db
 from wfhist.exceptions import MigrationError, SchemaError
 from wfhist.migrate import migrate
 from wfhist.schema import EXPECTED_BY_STATE, TABLE
+from wfhist.sqlscript import split_statements
 
 NEW_NAME = {"submission_hour": "hour_of_day", "submission_day_of_week": "day_of_week"}
 
@@ -312,3 +313,27 @@ def test_repair_while_the_service_writes(nov27: Path, tmp_path: Path) -> None:
     con.close()
     assert len(committed) > 10
     assert {k: int(v) for k, v in committed.items()} == stored
+
+
+def test_first_five_statements_of_005_plus_extras_adopted_and_repaired(tmp_path: Path) -> None:
+    """005 stopped at statement 6 on a file with an unknown column: --baseline 6 --to 8."""
+    db = _post006_plus_extras(tmp_path)
+    con = sqlite3.connect(db, isolation_level=None)
+    for stmt in split_statements((FIXTURES / "005_rename_temporal_columns.sql").read_text())[:5]:
+        con.execute(stmt)
+    con.close()
+    original = copy_db(db, tmp_path / "original.db")
+    assert main(["migrate", str(db), "--baseline", "6", "--to", "8"]) == 0
+    # both pairs were merged: every value of both old columns is in the canonical one
+    old, new = _ro(original), _ro(db)
+    for stored, canonical in NEW_NAME.items():
+        before = old.execute(f"SELECT id, {stored}, {canonical} FROM {TABLE} ORDER BY id")
+        after = dict(new.execute(f"SELECT id, {canonical} FROM {TABLE}").fetchall())
+        for row_id, a, b in before:
+            assert after[row_id] == (a if a is not None else b)
+    names = [r[1] for r in new.execute(f"PRAGMA table_info({TABLE})")]
+    indexes = {r[1] for r in new.execute(f"PRAGMA index_list({TABLE})")}
+    old.close()
+    new.close()
+    assert set(names) == set(EXPECTED_BY_STATE["renamed"]) | {"phase_number", "is_multi_phase"}
+    assert {"idx_hour_of_day", "idx_day_of_week"} <= indexes
