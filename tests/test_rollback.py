@@ -69,17 +69,69 @@ def test_rollback_restores_the_backup_and_keeps_the_replaced_content(
     con.close()
 
 
-def test_rollback_of_a_wal_file_with_an_open_reader_elsewhere(tmp_path: Path) -> None:
+def test_an_open_idle_connection_sees_the_restored_content(tmp_path: Path) -> None:
+    """The service keeps its connection open: after the rollback it reads the backup's rows."""
+    (tmp_path / "w").mkdir()
+    journal = "delete"  # the real file's mode; WAL: see the next test
+    db = make_db(tmp_path / "w" / "workflow_history.db", 200, journal=journal)
+    made = backup(db, tmp_path / "out")
+    _change(db)
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1])\n"
+            "q = 'SELECT count(*) FROM tool_calls'\n"
+            "print(c.execute(q).fetchone()[0], flush=True)\n"
+            "sys.stdin.readline()\n"
+            "print(c.execute(q).fetchone()[0], flush=True)\n",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert service.stdin is not None and service.stdout is not None
+    assert int(service.stdout.readline()) == 100  # the changed file: half the tool calls
+    result = rollback(db, made.path)
+    service.stdin.write("\n")
+    service.stdin.flush()
+    assert int(service.stdout.readline()) == 200
+    service.wait(timeout=30)
+    assert content_hash(db) == content_hash(made.path)
+    assert result.proof.startswith("page-identical")
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == journal
+    con.close()
+
+
+def test_wal_file_with_an_open_connection_is_refused_within_the_bound(tmp_path: Path) -> None:
+    """In WAL mode an open connection always holds the file: say so, change nothing."""
     (tmp_path / "w").mkdir()
     db = make_db(tmp_path / "w" / "workflow_history.db", 200, journal="wal")
     made = backup(db, tmp_path / "out")
     _change(db)
-    result = rollback(db, made.path)
+    changed = content_hash(db)
+    code = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1])\n"
+    code += "c.execute('SELECT count(*) FROM tool_calls').fetchone()\n"
+    code += "print('open', flush=True)\ntime.sleep(60)\n"
+    service = subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert service.stdout is not None and service.stdout.readline().strip() == "open"
+        run = wfhist("rollback", db, "--backup", made.path, "--busy-timeout", "1", timeout=30)
+    finally:
+        service.kill()
+        service.wait()
+    line = assert_one_clean_line(run)
+    assert "WAL mode" in line and "Stop the service" in line, line
+    assert run.seconds < 1 + 8
+    assert content_hash(db) == changed
+    assert _asides(db.parent) == []
+    rollback(db, made.path)  # with the service stopped it goes through
     assert content_hash(db) == content_hash(made.path)
-    assert result.proof.startswith("page-identical")
-    con = sqlite3.connect(db)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    con.close()
 
 
 def test_rollback_refuses_a_backup_that_no_longer_matches_its_manifest(

@@ -35,7 +35,7 @@ from wfhist.backup import (
     read_snapshot,
     remove_stale_tmp,
 )
-from wfhist.exceptions import BackupError, UsageError
+from wfhist.exceptions import BackupError, LockedError, UsageError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import migration_lock
 from wfhist.proof import compare_snapshot, logical_digest, open_for_proof
@@ -176,8 +176,12 @@ def _lock_exclusively(live: sqlite3.Connection, db: Path, busy_timeout: float | 
 
     In EXCLUSIVE locking mode SQLite keeps the lock of the first write; the
     write rewrites ``user_version`` with its own value (no content changes).
-    Waiting for other writers and readers is bounded by the busy timeout.
+    Waiting for other writers and readers is bounded by the busy timeout. In
+    WAL mode every open connection holds a shared lock on the file for as long
+    as it is open, so the lock is only granted once the service closed its
+    connections: the message says so.
     """
+    wal = str(live.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
     try:
         live.execute("PRAGMA locking_mode=EXCLUSIVE")
         live.execute("BEGIN IMMEDIATE")
@@ -188,6 +192,13 @@ def _lock_exclusively(live: sqlite3.Connection, db: Path, busy_timeout: float | 
         if live.in_transaction:
             live.execute("ROLLBACK")
         live.execute("PRAGMA locking_mode=NORMAL")
+        if files.is_locked_error(exc) and wal:
+            waited = files.BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+            raise LockedError(
+                f"{db}: in WAL mode every open connection (the service's too) keeps the file "
+                f"locked against the exclusive lock a rollback needs; waited {waited:g} s. Stop "
+                "the service (close its connections), then run again; nothing was changed"
+            ) from exc
         if files.is_locked_error(exc):
             raise files.locked_error(db, busy_timeout, "take the write lock for rollback") from exc
         raise
