@@ -693,3 +693,29 @@ def test_a_reader_that_never_ends_makes_commit_give_up_within_the_bound_unchange
     assert len(errors) == 1 and "waited 1 s to commit" in errors[0], done.stderr
     assert "unchanged at version 005" in errors[0] and "nothing was lost" in errors[0]
     assert content_hash(sample_db) == before
+
+
+def test_migrate_json_documents_follow_the_schema_committed_and_rolled_back(
+    sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jsonschema
+
+    from wfhist.serialize import schema
+
+    jsonschema.Draft202012Validator.check_schema(schema("migrate"))
+    validator = jsonschema.Draft202012Validator(schema("migrate"))
+    d = _migrations_dir(
+        tmp_path, M006, extra={"007_blank.sql": "UPDATE workflow_history SET model_used = NULL;\n"}
+    )
+    assert main(["migrate", str(sample_db), "--migrations", str(d), "--json"]) == 1
+    failed = json.loads(capsys.readouterr().out)
+    validator.validate(failed)
+    assert failed["verdict"] == "FAIL" and not failed["committed"] and failed["applied"] == []
+    assert failed["verification"]["format"] == "wfhist-verify/1"
+    (d / "007_blank.sql").unlink()
+    assert main(["migrate", str(sample_db), "--migrations", str(d), "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    validator.validate(done)
+    assert done["format"] == "wfhist-migrate/1" and done["committed"] and done["applied"] == [6]
+    assert main(["migrate", str(sample_db), "--migrations", str(d), "--json"]) == 0
+    validator.validate(json.loads(capsys.readouterr().out))  # up to date

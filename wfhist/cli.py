@@ -135,26 +135,36 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="roll back if the write lock would be held longer (writers wait meanwhile)",
     )
+    p.add_argument("--json", action="store_true", help="print the result as JSON (migrate/1)")
     _add_busy_timeout(p)
     p.set_defaults(func=_cmd_migrate)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    from wfhist.migrate import migrate
+    from wfhist.migrate import MigrationFailed, migrate
     from wfhist.render import render
+    from wfhist.serialize import to_json
 
     if args.baseline is not None:
         from wfhist.adopt import record_baseline
 
         print(f"{args.db}: recorded {record_baseline(args.db, args.baseline)}")
-    result = migrate(
-        args.db,
-        to=args.to,
-        migrations_dir=args.migrations,
-        backup_dir=args.backup_dir,
-        max_lock_seconds=args.max_lock_seconds,
-    )
-    print(render(result))
+    try:
+        result = migrate(
+            args.db,
+            to=args.to,
+            migrations_dir=args.migrations,
+            backup_dir=args.backup_dir,
+            max_lock_seconds=args.max_lock_seconds,
+        )
+    except MigrationFailed as exc:
+        if args.json:  # the rolled-back run as a document too; the error line follows
+            _print_json(to_json(exc.result))
+        raise
+    if args.json:
+        _print_json(to_json(result))
+    else:
+        print(render(result))
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from wfhist.migrations import MigrateResult
 from wfhist.verify.result import VerifyResult
 
 
@@ -35,7 +36,15 @@ class Kind:
 #: Result type -> its kind. ``body`` returns the JSON-ready fields of the result.
 SERIALIZERS: dict[type, Kind] = {
     VerifyResult: Kind("verify", 1, lambda r: r.to_dict()),
+    MigrateResult: Kind("migrate", 1, lambda r: _migrate_body(r)),
 }
+
+
+def _migrate_body(result: MigrateResult) -> dict[str, Any]:
+    """A migrate run; its verification is a complete ``wfhist-verify`` document."""
+    body = result.to_dict()
+    body["verification"] = to_json(result.verification) if result.verification else None
+    return body
 
 
 def kind_of(result: Any) -> Kind:
