@@ -719,3 +719,31 @@ def test_migrate_json_documents_follow_the_schema_committed_and_rolled_back(
     assert done["format"] == "wfhist-migrate/1" and done["committed"] and done["applied"] == [6]
     assert main(["migrate", str(sample_db), "--migrations", str(d), "--json"]) == 0
     validator.validate(json.loads(capsys.readouterr().out))  # up to date
+
+
+LOCK_HOLDER = """\
+import sys, time
+from wfhist.lock import migration_lock
+with migration_lock(sys.argv[1]):
+    print("holding", flush=True)
+    time.sleep(1.5)
+"""
+
+
+def test_a_run_waits_for_the_wfhist_lock_then_proceeds(
+    sample_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(sample_db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with caplog.at_level("INFO", logger="wfhist"):
+            result = migrate(sample_db, busy_timeout=30)
+    finally:
+        holder.wait(timeout=30)
+    waiting = [
+        r.getMessage() for r in caplog.records if "waiting for the wfhist lock" in r.getMessage()
+    ]
+    assert waiting == [f"waiting for the wfhist lock held by pid {holder.pid} (up to 30 s)"]
+    assert result.committed and result.applied == [6, 7]
