@@ -15,6 +15,7 @@ to the live file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -104,8 +105,10 @@ def restore(
                 log.info("rollback: restoring %s from %s", db.name, backup_path.name)
                 proof = _restore_into(live, raw, db, backup_path, busy_timeout, aside)
             finally:
-                live.execute("PRAGMA locking_mode=NORMAL")
-                live.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # lets go
+                # lets the lock go (closing the connection would too): never hides an error
+                with contextlib.suppress(sqlite3.Error):
+                    live.execute("PRAGMA locking_mode=NORMAL")
+                    live.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         except sqlite3.Error as exc:
             raise files.explain_sqlite_error(db, exc) from exc
         finally:
