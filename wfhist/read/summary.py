@@ -17,7 +17,11 @@ def summarize(
     source_tz: str = DEFAULT_SOURCE_TZ,
     snapshot: bool | str | os.PathLike[str] = False,
 ) -> dict[str, Any]:
-    """Everything an operator checks before trusting a file (or files), as plain data."""
+    """Everything an operator checks before trusting a file (or files), as plain data.
+
+    Longer than most functions here because half of it is the result's literal
+    (one key per line, the shape ``format_summary`` and ``--json`` print).
+    """
     con = connect(source, tz=tz, source_tz=source_tz, snapshot=snapshot)
     try:
         sources = con.execute(
