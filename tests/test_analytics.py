@@ -251,6 +251,7 @@ def test_two_versions_shift_problems_and_populations(files: dict[str, Path]) -> 
     assert perf["ci low"] <= 0 <= perf["ci high"]  # unchanged by version 2.0
     problems = ws.score_problems(con, ["quality_score"])
     assert sorted(problems["id"]) == [OUT_OF_RANGE_ID, MISSING_ID]
+    assert "adw_id" not in problems.columns  # a million unique strings are not loaded for it
     assert set(problems["problem"]) == {"missing", "out of range"}
     summary = ws.score_summary(con, columns)
     assert summary.loc[("quality_score", "2.0"), "out of range"] == 1
@@ -295,7 +296,7 @@ def test_data_quality_lists_placeholders_empty_columns_and_aliases(
         models = dict(raw.execute("SELECT model_used, count(*) FROM workflow_history GROUP BY 1"))
         raw.execute("UPDATE workflow_history SET end_time = NULL")
         ends = raw.execute("SELECT count(end_time) FROM workflow_history").fetchone()[0]
-    con = wfhist.connect(db)
+    con = _scores(db, ["cost_efficiency_score"])
     found = ws.data_quality(con)
     assert ends == 0
     assert "end_time" in found.loc[found["finding"] == "no value in any row", "column"].tolist()

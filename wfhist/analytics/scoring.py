@@ -43,7 +43,6 @@ BEFORE_006 = "before 006"
 #: Columns the scoring report reads besides the score columns.
 BASE_COLUMNS = (
     "id",
-    "adw_id",
     "status",
     "model_used",
     "scoring_version",
@@ -360,7 +359,7 @@ def score_problems(con: Any, columns: Iterable[str], limit: int = 500) -> pd.Dat
     for column in columns:
         c, ph = quote_ident(column), _placeholder(column)
         parts.append(
-            f"""SELECT id, adw_id, status, {_VERSION} AS version, '{column}' AS score,
+            f"""SELECT id, status, {_VERSION} AS version, '{column}' AS score,
                        {c} AS value,
                        CASE WHEN {c} IS NULL THEN 'missing' WHEN {ph} THEN 'placeholder'
                             ELSE 'out of range' END AS problem
@@ -408,15 +407,15 @@ _FAMILIES = ("opus", "sonnet", "haiku")
 
 
 def data_quality(con: Any) -> pd.DataFrame:
-    """Findings a reader must know before trusting a figure, over the whole history.
+    """Findings a reader must know before trusting a figure.
 
     Placeholder zeros (cost columns default to 0.0 before a run is priced;
-    ``cost_efficiency_score`` is 0 without an estimate), columns that hold no
-    value at all (``end_time``), and model names that mean the same model
-    (``sonnet`` and ``claude-sonnet-4-5``), which split every per-model figure.
+    ``cost_efficiency_score`` is 0 without an estimate) and model names that
+    mean the same model (``sonnet`` and ``claude-sonnet-4-5``, which split every
+    per-model figure) are counted in the ``selected`` runs; columns that hold no
+    value at all (``end_time``) in the whole history -- see :func:`empty_columns`.
     """
-    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE history)").fetchall()]
-    counted = [n for n in names if n not in ("source", "start_ts", "created_ts")]
+    names = {r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {SELECTED})").fetchall()}
     checks = {
         "estimated_cost_total = 0": "estimated_cost_total = 0",
         "actual_cost_total = 0": "actual_cost_total = 0",
@@ -425,42 +424,55 @@ def data_quality(con: Any) -> pd.DataFrame:
     usable = {k: v for k, v in checks.items() if k.split(" ")[0] in names}
     if "estimated_cost_total" not in names:
         usable.pop("cost_efficiency_score = 0 without an estimate", None)
-    selects = ["count(*)"] + [f"count({quote_ident(n)})" for n in counted]
-    selects += [f"count(*) FILTER (WHERE {sql})" for sql in usable.values()]
-    row = con.execute(f"SELECT {', '.join(selects)} FROM history").fetchone()
-    total, non_null, flags = row[0], row[1 : 1 + len(counted)], row[1 + len(counted) :]
-    out = [
-        {
-            "finding": "placeholder zero",
-            "column": k,
-            "rows": int(n),
-            "note": "counted as missing, not as a value",
-        }
-        for k, n in zip(usable, flags, strict=True)
-        if n
-    ]
+    out: list[dict[str, Any]] = []
+    if usable:
+        selects = ", ".join(f"count(*) FILTER (WHERE {sql})" for sql in usable.values())
+        flags = con.execute(f"SELECT {selects} FROM {SELECTED}").fetchone()
+        out += [
+            _finding("placeholder zero", k, n, "counted as missing, not as a value")
+            for k, n in zip(usable, flags, strict=True)
+            if n
+        ]
+    total = int(con.execute(f"SELECT count(*) FROM {SELECTED}").fetchone()[0])
     out += [
-        {
-            "finding": "no value in any row",
-            "column": n,
-            "rows": int(total),
-            "note": "every row is NULL: nothing can be shown for it",
-        }
-        for n, k in zip(counted, non_null, strict=True)
-        if total and k == 0
+        _finding("no value in any row", c, total, "every row is NULL: nothing can be shown")
+        for c in empty_columns(con)
     ]
     if "model_used" in names:
-        models = con.execute("SELECT model_used, count(*) FROM history GROUP BY ALL").fetchall()
+        models = con.execute(f"SELECT model_used, count(*) FROM {SELECTED} GROUP BY ALL").fetchall()
         for family in _FAMILIES:
             same = sorted((str(m), int(n)) for m, n in models if m and family in str(m).lower())
             if len(same) > 1:
-                out.append(
-                    {
-                        "finding": "model aliases",
-                        "column": "model_used",
-                        "rows": sum(n for _, n in same),
-                        "note": " = ".join(f"{m} ({n})" for m, n in same)
-                        + ": one model under several names",
-                    }
-                )
+                note = " = ".join(f"{m} ({n})" for m, n in same) + ": one model, several names"
+                out.append(_finding("model aliases", "model_used", sum(n for _, n in same), note))
     return pd.DataFrame(out, columns=["finding", "column", "rows", "note"])
+
+
+def _finding(finding: str, column: str, rows: int, note: str) -> dict[str, Any]:
+    return {"finding": finding, "column": column, "rows": int(rows), "note": note}
+
+
+#: Rows read to find the columns that might hold no value at all.
+_PROBE_ROWS = 20_000
+
+
+def empty_columns(con: Any) -> list[str]:
+    """Columns of ``history`` that are NULL in every row.
+
+    Counting every one of ~74 columns over a million rows would convert every
+    value; the first :data:`_PROBE_ROWS` rows rule out almost all columns, and
+    only the few still empty there are counted over the whole history.
+    """
+    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE history)").fetchall()]
+    names = [n for n in names if n not in ("source", "start_ts", "created_ts")]
+    counts = ", ".join(f"count({quote_ident(n)})" for n in names)
+    probe = con.execute(
+        f"SELECT {counts} FROM (SELECT * FROM history LIMIT {_PROBE_ROWS})"
+    ).fetchone()
+    candidates = [n for n, k in zip(names, probe, strict=True) if k == 0]
+    if not candidates:
+        return []
+    full = con.execute(
+        f"SELECT {', '.join(f'count({quote_ident(n)})' for n in candidates)} FROM history"
+    ).fetchone()
+    return [n for n, k in zip(candidates, full, strict=True) if k == 0]

@@ -27,7 +27,6 @@ from wfhist.exceptions import UsageError
 #: The view columns the temporal report reads: a million rows of all 74
 #: columns would be gigabytes of pandas objects.
 TEMPORAL_COLUMNS = (
-    "id",
     "status",
     "hour_of_day",
     "day_of_week",
