@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
 from collections.abc import Sequence
 
 from wfhist import __version__
+from wfhist.cli_errors import last_resort, subject
 from wfhist.exceptions import UsageError, WfhistError
 
 
@@ -82,7 +85,6 @@ def _add_summary(sub: argparse._SubParsersAction) -> None:
         default="America/Los_Angeles",
         help="zone of naive local timestamps in the file (default America/Los_Angeles)",
     )
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_summary)
 
 
@@ -98,16 +100,6 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 # --- migrate / status / backup / rollback ------------------------------------
-
-
-def _add_busy_timeout(p: argparse.ArgumentParser) -> None:
-    """``--busy-timeout S``: how long to wait for another process's lock (main() applies it)."""
-    p.add_argument(
-        "--busy-timeout",
-        type=float,
-        metavar="S",
-        help="seconds to wait for a lock held by another process (default 30), then exit 2",
-    )
 
 
 def _progress(message: str) -> None:
@@ -136,7 +128,6 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
         help="roll back if the write lock would be held longer (writers wait meanwhile)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON (migrate/1)")
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_migrate)
 
 
@@ -173,7 +164,6 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
     p.add_argument("db", help="SQLite file (opened read-only)")
     p.add_argument("--migrations", help="migrations directory (default: wfhist's migrations/)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_status)
 
 
@@ -193,7 +183,6 @@ def _add_backup(sub: argparse._SubParsersAction) -> None:
     p.add_argument("db", help="SQLite file (opened read-only; writers may continue)")
     p.add_argument("--out", help="backup directory (default: <db dir>/backups)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_backup)
 
 
@@ -217,7 +206,6 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="restore a file from a wfhist backup (stop writers first)")
     p.add_argument("db", help="SQLite file to restore")
     p.add_argument("--backup", required=True, help="backup file made by 'wfhist backup/migrate'")
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_rollback)
 
 
@@ -290,9 +278,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from wfhist.serialize import to_json
     from wfhist.verify import parse_renames, verify
 
-    renames = parse_renames(args.rename)
-    if not renames and not args.no_recorded_renames:
-        renames = None  # read them from the migration history
+    given = parse_renames(args.rename)
+    # None: read the renames from AFTER's migration history
+    renames = given if given or args.no_recorded_renames else None
     result = verify(
         args.before, args.after, renames=renames, tables=args.table, integrity=args.integrity
     )
@@ -376,7 +364,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    _add_busy_timeout(p)
     p.set_defaults(func=_cmd_export)
 
 
@@ -486,6 +473,31 @@ _COMMANDS = [
 ]
 
 
+def _seconds(text: str) -> float:
+    """``--busy-timeout`` value: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds, 0 or more")
+    return value
+
+
+def _add_busy_timeout(p: argparse.ArgumentParser) -> None:
+    """``--busy-timeout S`` on every command: main() sets :data:`wfhist.files.BUSY_TIMEOUT_S`."""
+    from wfhist import files
+
+    p.add_argument(
+        "--busy-timeout",
+        type=_seconds,
+        default=files.BUSY_TIMEOUT_S,
+        metavar="S",
+        help="seconds to wait for a lock held by another process "
+        f"(default {files.BUSY_TIMEOUT_S:g}), then exit with one line naming it",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="wfhist",
@@ -495,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for add in _COMMANDS:
         add(sub)
+    for command in sub.choices.values():  # one definition, accepted after every command
+        _add_busy_timeout(command)
     return parser
 
 
@@ -515,25 +529,33 @@ def _install_progress_handler() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        if getattr(args, "busy_timeout", None) is not None:
-            if not args.busy_timeout >= 0:
-                raise UsageError("--busy-timeout: give a number of seconds, 0 or more")
-            from wfhist import files
+        from wfhist import files
 
-            files.BUSY_TIMEOUT_S = args.busy_timeout
+        files.BUSY_TIMEOUT_S = args.busy_timeout
         _install_progress_handler()
         return int(args.func(args))
     except WfhistError as exc:
+        if os.environ.get("WFHIST_DEBUG") == "1":
+            raise
         print(f"wfhist: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("wfhist: interrupted", file=sys.stderr)
+        print("wfhist: interrupted; nothing was changed", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("WFHIST_DEBUG") == "1":
+            raise
+        err = last_resort(exc, subject(args) if args is not None else None)
+        if err is None:
+            raise
+        print(f"wfhist: error: {err}", file=sys.stderr)
+        return err.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

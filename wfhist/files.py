@@ -213,12 +213,7 @@ def explain_sqlite_error(path: str | os.PathLike[str] | None, exc: sqlite3.Error
     where = f"{path}: " if path is not None else ""
     code = getattr(exc, "sqlite_errorcode", None)
     if code == _READONLY_ROLLBACK:
-        return UsageError(
-            f"{where}a hot journal ({path}-journal) was left by a writer that crashed; "
-            "the last transaction must be rolled back before the file can be read: let the "
-            "service open it once, or run 'sqlite3 DB \"PRAGMA quick_check\"' as the file's "
-            "owner (keep a copy of both files first)"
-        )
+        return hot_journal_error(path or "database")
     if is_locked_error(exc):
         return locked_error(path or "database", None, "read or write it")
     if code is not None and code & 0xFF in _PRIMARY_ADVICE:
@@ -229,3 +224,42 @@ def explain_sqlite_error(path: str | os.PathLike[str] | None, exc: sqlite3.Error
     err = WfhistError(f"{where}SQLite error: {exc}")
     err.exit_code = 1
     return err
+
+
+def hot_journal_error(path: str | os.PathLike[str]) -> UsageError:
+    """The one line for a hot journal: what it is and what the operator should do."""
+    return UsageError(
+        f"{path}: a hot journal ({path}-journal) was left by a writer that crashed; "
+        "the last transaction must be rolled back before the file can be read: let the "
+        "service open it once, or run 'sqlite3 DB \"PRAGMA quick_check\"' as the file's "
+        "owner (keep a copy of both files first)"
+    )
+
+
+def refuse_hot_journal(path: Path, busy_timeout: float | None = None) -> None:
+    """Raise :func:`hot_journal_error` if a crashed writer left ``path`` a hot journal.
+
+    Readers (every read-only command, DuckDB's scanner) cannot roll a hot
+    journal back; SQLite then says only "attempt to write a readonly database".
+    A non-empty ``-journal`` also exists while a live writer is mid-transaction,
+    so only SQLite can tell the two apart: a read-only probe fails with
+    SQLITE_READONLY_ROLLBACK for a hot journal and reads normally beside a live
+    writer (or waits at most ``busy_timeout`` for it, then :func:`locked_error`).
+    Other errors are left to the caller's own reads.
+    """
+    try:
+        if Path(f"{path}-journal").stat().st_size == 0:
+            return
+    except OSError:
+        return
+    wait = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+    con = sqlite3.connect(readonly_uri(path), uri=True, isolation_level=None, timeout=wait)
+    try:
+        con.execute("PRAGMA schema_version").fetchall()
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", None) == _READONLY_ROLLBACK:
+            raise hot_journal_error(path) from None
+        if is_locked_error(exc):
+            raise locked_error(path, busy_timeout, "read it") from exc
+    finally:
+        con.close()

@@ -95,6 +95,7 @@ def attach_source(
     profile is added by the caller (:mod:`wfhist.read.profile`).
     """
     p = validate_db_path(path)
+    files.refuse_hot_journal(p)  # DuckDB would only say "attempt to write a readonly database"
     try:
         con.execute(
             f"ATTACH {sql_literal(str(p))} AS {quote_ident(alias)} (TYPE sqlite, READ_ONLY)"
@@ -132,6 +133,9 @@ def attach_source(
             [alias, TABLE],
         ).fetchall()
     )
+    if not duck_types:  # a VIEW: duckdb_columns() lists tables only, DESCRIBE types views too
+        table = f"{quote_ident(alias)}.{quote_ident(TABLE)}"
+        duck_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
     columns = [(n, str(t or ""), str(duck_types.get(n, "VARCHAR"))) for n, t in declared]
     return SourceInfo(
         path=str(p),

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from wfhist.exceptions import UsageError, WfhistError
-from wfhist.files import open_readonly, readonly_uri, validate_db_path
+from wfhist.files import (
+    is_locked_error,
+    locked_error,
+    open_readonly,
+    readonly_uri,
+    refuse_hot_journal,
+    validate_db_path,
+)
 from wfhist.model import MIGRATIONS_TABLE, Database, Table, read_database
 from wfhist.verify.checks import Findings, checks
 from wfhist.verify.compare import (
@@ -84,6 +91,8 @@ def verify(
     started = time.perf_counter()
     before_path = validate_db_path(before)
     after_path = validate_db_path(after)
+    for path in (before_path, after_path):  # a reader cannot roll a crashed write back
+        refuse_hot_journal(path)
     method = integrity_method(after_path, integrity)
     # integrity_check reads every page of AFTER: let it run on its own connection
     # (sqlite3 releases the GIL) while this thread compares values.
@@ -169,6 +178,8 @@ def _lenient_text(con: sqlite3.Connection) -> Iterator[None]:
 
 
 def _after_unreadable(result: VerifyResult, label: str, exc: Exception) -> None:
+    if is_locked_error(exc):  # not a verdict: another process kept its lock past the bound
+        raise locked_error(label, None, "read it") from exc
     result.after = {"path": label, "error": str(exc)}
     result.checks.append(Check("tables", FAIL, f"AFTER cannot be read: {exc}"))
 
@@ -185,6 +196,8 @@ def _compare(
     try:
         before_db = read_database(con, sides.before)
     except sqlite3.DatabaseError as exc:
+        if is_locked_error(exc):
+            raise locked_error(before_label or sides.before, None, "read it") from exc
         raise WfhistError(
             f"{before_label or sides.before}: BEFORE cannot be read ({exc}); "
             "verify needs an intact reference file"

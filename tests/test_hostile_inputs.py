@@ -1,0 +1,246 @@
+"""Every bad input an operator can hand the CLI: one line, a known exit code, nothing written.
+
+Table-driven: each row builds a hostile file (or argument), runs the real command in a
+child process, and checks the README's contract -- exit 2 (or 1 where the operation ran
+and failed), exactly one ``wfhist: error:`` line naming the problem, never a traceback,
+the input file byte-identical afterwards and no new file left next to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import assert_one_clean_line, wfhist
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATION_006 = ROOT / "migrations" / "006_add_scoring_version.sql"
+
+
+def _empty(d: Path, _sample: Path) -> Path:
+    p = d / "empty.db"
+    p.write_bytes(b"")
+    return p
+
+
+def _text(d: Path, _sample: Path) -> Path:
+    p = d / "history.csv"
+    p.write_text("id,adw_id,status\n1,c80e348c,completed\n")
+    return p
+
+
+def _short(d: Path, _sample: Path) -> Path:
+    p = d / "short.db"
+    p.write_bytes(b"SQLite format 3\x00" + b"\x01" * 40)
+    return p
+
+
+def _view(d: Path, sample: Path) -> Path:
+    """``workflow_history`` is a VIEW over another table (same columns)."""
+    p = d / "view.db"
+    shutil.copyfile(sample, p)
+    con = sqlite3.connect(p)
+    con.execute("ALTER TABLE workflow_history RENAME TO wh_data")
+    con.execute("CREATE VIEW workflow_history AS SELECT * FROM wh_data")
+    con.commit()
+    con.close()
+    return p
+
+
+def _hot_journal(d: Path, sample: Path) -> Path:
+    """A writer killed mid-transaction in DELETE mode left a hot ``-journal``."""
+    p = d / "hot.db"
+    shutil.copyfile(sample, p)
+    con = sqlite3.connect(p)
+    mode = con.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    con.close()
+    assert mode == "delete"
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size = 1')\n"
+        "c.execute('BEGIN')\n"
+        "c.execute(\"UPDATE workflow_history SET nl_input = nl_input || 'x'\")\n"
+        "print('dirty', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(p)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "dirty"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert Path(f"{p}-journal").stat().st_size > 0
+    return p
+
+
+BAD_FILES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
+    "empty": (_empty, "empty file"),
+    "text": (_text, "not a SQLite database"),
+    "truncated": (_short, "truncated"),
+    "hot_journal": (_hot_journal, "hot journal"),
+}
+
+COMMANDS: dict[str, Callable[[Path, Path], list[str | Path]]] = {
+    "summary": lambda db, d: ["summary", db],
+    "status": lambda db, d: ["status", db],
+    "backup": lambda db, d: ["backup", db, "--out", d / "backups"],
+    "plan": lambda db, d: ["plan", db, MIGRATION_006],
+    "migrate": lambda db, d: ["migrate", db, "--backup-dir", d / "backups"],
+    "verify_after": lambda db, d: ["verify", d / "good.db", db],
+    "export": lambda db, d: ["export", db, "--parquet", d / "parquet"],
+}
+
+
+def _listing(d: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(d)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(d.rglob("*"))
+        if not p.name.startswith("good.db")
+    }
+
+
+#: ``migrate`` is a writer, as the service is: it rolls a hot journal back itself (below).
+CASES = [
+    (bad, command)
+    for bad in sorted(BAD_FILES)
+    for command in sorted(COMMANDS)
+    if (bad, command) != ("hot_journal", "migrate")
+]
+
+
+@pytest.mark.parametrize(("bad", "command"), CASES)
+def test_bad_database_file(
+    bad: str, command: str, sample_db_template: Path, tmp_path: Path
+) -> None:
+    build, fragment = BAD_FILES[bad]
+    shutil.copyfile(sample_db_template, tmp_path / "good.db")
+    db = build(tmp_path, sample_db_template)
+    before = _listing(tmp_path)
+    run = wfhist(*COMMANDS[command](db, tmp_path), timeout=60)
+    line = assert_one_clean_line(run, codes=(2,))
+    assert fragment in line, line
+    assert _listing(tmp_path) == before, "a refused command changed or left files"
+
+
+def test_migrate_rolls_a_hot_journal_back_and_says_so(
+    sample_db_template: Path, tmp_path: Path
+) -> None:
+    db = _hot_journal(tmp_path, sample_db_template)
+    run = wfhist("migrate", db, "--backup-dir", tmp_path / "backups", timeout=90)
+    assert run.code == 0 and "Traceback" not in run.err, run.err
+    assert "crashed writer" in run.err, run.err
+    assert not Path(f"{db}-journal").exists()
+    query = "SELECT id, nl_input FROM workflow_history ORDER BY id"
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        rows = con.execute(query).fetchall()
+    with contextlib.closing(sqlite3.connect(sample_db_template)) as con:
+        assert rows == con.execute(query).fetchall()  # the killed writer's UPDATE was undone
+
+
+@pytest.mark.parametrize("command", ["summary", "export"])
+def test_workflow_history_as_a_view(command: str, sample_db_template: Path, tmp_path: Path) -> None:
+    """A VIEW is read like the table, its text-in-integer values included (read as NULL)."""
+    db = _view(tmp_path, sample_db_template)
+    args = [*COMMANDS[command](db, tmp_path), "--json"]
+    run = wfhist(*args, timeout=60)
+    assert run.code == 0 and "Traceback" not in run.err, run.err
+    data = json.loads(run.out)
+    assert data["rows"] == 458
+    if command == "summary":
+        assert data["bad_values"], "the view's text-in-integer values were not found"
+
+
+@pytest.mark.parametrize("zone", ["posixrules", "right/UTC", "localtime", "Mars/Olympus"])
+def test_zones_duckdb_rejects_are_refused_before_reading(
+    zone: str, sample_db_template: Path, tmp_path: Path
+) -> None:
+    run = wfhist("summary", sample_db_template, "--tz", zone, timeout=60)
+    line = assert_one_clean_line(run)
+    assert zone in line
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://reader:s3cretpw@[::1/db",
+        "postgresql://reader:s3cretpw@127.0.0.1:1/service",
+        "postgresql://reader@127.0.0.1:1/service?password=s3cretpw",
+        "host=127.0.0.1 port=1 user=reader password=s3cretpw dbname=service",
+    ],
+    ids=["malformed", "refused", "query_password", "keyword_form"],
+)
+def test_postgres_dsn_errors_never_print_the_password(dsn: str) -> None:
+    run = wfhist("summary", dsn, timeout=60)
+    assert "s3cretpw" not in run.out + run.err
+    assert_one_clean_line(run, codes=(1, 2))
+
+
+def test_unknown_option_values_are_one_line(sample_db_template: Path) -> None:
+    run = wfhist("verify", sample_db_template, sample_db_template, "--integrity", "sometimes")
+    assert_one_clean_line(run)
+    run = wfhist("demo", "--rows", "-5", "--out", "/nonexistent/x.db")
+    assert_one_clean_line(run)
+
+
+@pytest.fixture
+def read_only_wal(tmp_path: Path) -> Iterator[Path]:
+    """A WAL database with committed frames in its ``-wal`` and no ``-shm``, on a read-only
+    filesystem: SQLite can neither create the ``-shm`` nor write the ``-wal`` (root included)."""
+    from wfhist.demo import create_sample_db
+
+    where = tmp_path / "ro"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"needs root to mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        db = create_sample_db(where / "wal.db", rows=50, wal=True)
+        code = (
+            "import os, sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('PRAGMA wal_autocheckpoint = 0')\n"
+            "c.execute(\"UPDATE workflow_history SET nl_input = nl_input || 'y'\")\n"
+            "os._exit(0)\n"  # no checkpoint at close: the frames stay in the -wal
+        )
+        subprocess.run([sys.executable, "-c", code, str(db)], check=True)
+        assert Path(f"{db}-wal").stat().st_size > 0
+        Path(f"{db}-shm").unlink()
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        yield db
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.mark.parametrize("command", [*sorted(COMMANDS), "verify_before"])
+def test_wal_database_on_a_read_only_filesystem(
+    command: str, read_only_wal: Path, sample_db_template: Path, tmp_path: Path
+) -> None:
+    """Read, or one line naming the file; never a traceback, nothing written anywhere."""
+    shutil.copyfile(sample_db_template, tmp_path / "good.db")
+    if command == "verify_before":
+        args: list[str | Path] = ["verify", read_only_wal, tmp_path / "good.db"]
+    else:
+        args = COMMANDS[command](read_only_wal, tmp_path)
+    before = {p.name: p.read_bytes() for p in read_only_wal.parent.iterdir()}
+    run = wfhist(*args, timeout=60)
+    assert "Traceback" not in run.err + run.out, run.err
+    if command.startswith("verify") and run.code == 1 and not run.lines:
+        assert "cannot be read" in run.out  # a FAIL verdict that names the unreadable side
+    elif run.code != 0:
+        assert_one_clean_line(run, codes=(1, 2))
+    assert {p.name: p.read_bytes() for p in read_only_wal.parent.iterdir()} == before
+    for out in ("backups", "parquet"):
+        assert not (tmp_path / out).exists() or not any((tmp_path / out).rglob("*.db"))

@@ -1,0 +1,90 @@
+"""Another process holds the database locked: every command gives up within its bound.
+
+The README promises bounded, stated waits: no command waits forever on a lock, each says
+what it waited for, and nothing partial is left behind (no backup, no ``.tmp-`` file, no
+``.before-rollback-*`` copy, no Parquet folder).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import assert_one_clean_line, wfhist
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATION_006 = ROOT / "migrations" / "006_add_scoring_version.sql"
+BOUND = 2.0
+#: Interpreter start-up, imports and the work before the wait, on a loaded 2-core machine.
+SLACK = 20.0
+
+
+@pytest.fixture
+def locked_db(sample_db_template: Path, tmp_path: Path) -> Iterator[Path]:
+    db = tmp_path / "live.db"
+    shutil.copyfile(sample_db_template, db)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    con.close()
+    backup = wfhist("backup", db, "--out", tmp_path / "backups")
+    assert backup.code == 0, backup.err
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    try:
+        yield db
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+
+def _backup_of(d: Path) -> Path:
+    return sorted((d / "backups").glob("*_backup_*.db"))[0]
+
+
+COMMANDS = {
+    "summary": lambda db, d: ["summary", db],
+    "status": lambda db, d: ["status", db],
+    "backup": lambda db, d: ["backup", db, "--out", d / "backups2"],
+    "plan": lambda db, d: ["plan", db, MIGRATION_006],
+    "migrate": lambda db, d: ["migrate", db, "--backup-dir", d / "backups3"],
+    "verify": lambda db, d: ["verify", _backup_of(d), db],
+    "rollback": lambda db, d: ["rollback", db, "--backup", _backup_of(d)],
+    "export": lambda db, d: ["export", db, "--parquet", d / "parquet"],
+}
+
+
+def _names(d: Path) -> list[str]:
+    """Every file under ``d``, except the lock file migrate/rollback keep (README: it stays)."""
+    return sorted(p.name for p in d.rglob("*") if not p.name.endswith(".wfhist-lock"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_gives_up_within_its_bound(command: str, locked_db: Path, tmp_path: Path) -> None:
+    before = _names(tmp_path)
+    data = locked_db.read_bytes()
+    args = [*COMMANDS[command](locked_db, tmp_path), "--busy-timeout", str(BOUND)]
+    run = wfhist(*args, timeout=BOUND + SLACK + 30)
+    assert run.seconds < BOUND + SLACK, f"{command} took {run.seconds:.1f} s"
+    line = assert_one_clean_line(run, codes=(1, 2, 3))
+    assert "lock" in line.lower(), line
+    assert str(BOUND).rstrip("0").rstrip(".") in line or "--busy-timeout" in line, line
+    after = _names(tmp_path)
+    assert after == before, f"{command} left files: {set(after) - set(before)}"
+    assert locked_db.read_bytes() == data
