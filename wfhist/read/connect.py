@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from wfhist.read.cache import snapshot as snap
 from wfhist.read.cache.chunks import changed_ranges, chunk_hashes_sql, ranges_sql
 from wfhist.read.cache.fingerprint import fingerprint
 from wfhist.read.extensions import load_sqlite_scanner, new_duckdb, sql_literal
-from wfhist.read.profile import bad_values_sql, cached_profile
+from wfhist.read.profile import bad_values_sql, cached_profile, mismatch_column
 from wfhist.read.sources import (
     SourceInfo,
     SourceSpec,
@@ -78,9 +79,16 @@ def store_source_info(
         )
 
 
-def attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[SourceInfo]:
-    """Attach every source (SQLite files profiled for dirty values) and label them."""
+def attach_all(
+    con: duckdb.DuckDBPyConnection, sources: list[str], *, trial: bool = True
+) -> tuple[list[SourceInfo], list[Callable[[], None]]]:
+    """Attach every source (SQLite files' dirty columns found or recalled) and label them.
+
+    Returns the infos and, with ``trial=False``, the functions that store each
+    file's unchecked dirty-column guess once the caller's own pass verified it.
+    """
     infos = []
+    remember = []
     for n, text in enumerate(sources):
         alias = "src" if n == 0 else f"src{n}"
         if is_postgres_dsn(text):
@@ -89,10 +97,12 @@ def attach_all(con: duckdb.DuckDBPyConnection, sources: list[str]) -> list[Sourc
             infos.append(attach_postgres(con, text, alias))
         else:
             info = attach_source(con, text, alias)
-            info.dirty_columns = retry_locked(info.path, partial(cached_profile, con, info))
+            dirty, store = retry_locked(info.path, partial(cached_profile, con, info, trial=trial))
+            info.dirty_columns = dirty
             infos.append(info)
+            remember.append(store)
     label_sources(infos)
-    return infos
+    return infos, remember
 
 
 def define_live_view(
@@ -100,11 +110,17 @@ def define_live_view(
 ) -> list[SourceInfo]:
     """Attach the sources and create ``history_live`` over them (one UNION ALL BY NAME)."""
     load_sqlite_scanner(con)
-    infos = attach_all(con, sources)
+    infos, _ = attach_all(con, sources)
+    create_live_view(con, infos, legacy_sentinels)
+    return infos
+
+
+def create_live_view(
+    con: duckdb.DuckDBPyConnection, infos: list[SourceInfo], legacy_sentinels: bool
+) -> None:
     selects = [history_select(i, legacy_sentinels=legacy_sentinels) for i in infos]
     live = "\nUNION ALL BY NAME\n".join(f"({sql})" for sql in selects)
     con.execute(f"CREATE OR REPLACE TEMP VIEW history_live AS {live}")
-    return infos
 
 
 def connect(
@@ -211,11 +227,29 @@ def _refresh_cache(
     tz, source_tz, legacy = settings
     set_zones(con, tz, source_tz)
     con.execute("SET memory_limit = ?", [snap.BUILD_MEMORY])
-    infos = define_live_view(con, sources, legacy == "True")
+    load_sqlite_scanner(con)
+    # The last dirty-column sets are trusted here: the hash pass reads every
+    # column typed, so a newly dirty one stops it, is added, and the pass reruns.
+    infos, remember = attach_all(con, sources, trial=False)
     if shape != _shape(infos, settings):
         return False
     log.info("comparing chunk hashes with the sources")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE wfhist_new_chunks AS {chunk_hashes_sql(infos)}")
+    while True:
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE wfhist_new_chunks AS {chunk_hashes_sql(infos)}"
+            )
+            break
+        except duckdb.Error as exc:
+            name = mismatch_column(exc)
+            grown = [i for i in infos if name in i.names and name not in i.dirty_columns]
+            if name is None or not grown:
+                raise
+            for i in grown:
+                i.dirty_columns = (*i.dirty_columns, name)
+    for store in remember:
+        store()
+    create_live_view(con, infos, legacy == "True")
     con.execute("BEGIN TRANSACTION")
     try:
         for info in infos:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -41,28 +42,51 @@ def profile_cache_dir() -> Path:
     return Path(base) / "profiles"
 
 
-def cached_profile(con: duckdb.DuckDBPyConnection, info: SourceInfo) -> tuple[str, ...]:
+def _profile_files(info: SourceInfo) -> tuple[Path, Path]:
+    """(this file state's profile, the last profile of this path) under the cache dir."""
+    key = fingerprint([info.path], ["profile-v2", *info.names])
+    folder = profile_cache_dir()
+    return folder / f"{key}.json", folder / (
+        f"{hashlib.sha256(info.path.encode()).hexdigest()}.last.json"
+    )
+
+
+def _read_list(path: Path) -> list[str] | None:
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return [str(c) for c in json.loads(path.read_text())]
+    return None
+
+
+def cached_profile(
+    con: duckdb.DuckDBPyConnection, info: SourceInfo, *, trial: bool = True
+) -> tuple[tuple[str, ...], Callable[[], None]]:
     """The dirty columns of ``info``'s file, reused while the file is unchanged.
 
     Kept under :func:`profile_cache_dir`, keyed by the file's identity
-    (:func:`fingerprint`); the last result for the same path is the starting
-    guess when the file has changed. A cache that cannot be written is simply
-    not used; it is written no more readable than the source file.
+    (:func:`fingerprint`, taken before reading); the last result for the same
+    path is the starting guess when the file has changed. ``trial=False``
+    returns that guess unchecked, for a caller whose own full typed pass checks
+    it (a snapshot refresh); it then calls the returned function to store the
+    verified result. A cache that cannot be written is simply not used; it is
+    written no more readable than the source file.
     """
-    key = fingerprint([info.path], ["profile-v2", *info.names])
-    folder = profile_cache_dir()
-    cache = folder / f"{key}.json"
-    hint_file = folder / f"{hashlib.sha256(info.path.encode()).hexdigest()}.last.json"
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        return tuple(str(c) for c in json.loads(cache.read_text()))
-    hint: list[str] = []
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        hint = [str(c) for c in json.loads(hint_file.read_text())]
+    cache, hint_file = _profile_files(info)
+    cached = _read_list(cache)
+    if cached is not None:
+        return tuple(cached), lambda: None
+    hint = _read_list(hint_file) or []
+
+    def remember(columns: tuple[str, ...] | None = None) -> None:
+        text = json.dumps(list(info.dirty_columns if columns is None else columns))
+        for target in (cache, hint_file):
+            _write_private(target, text, Path(info.path))
+
+    if not trial:
+        return tuple(hint), remember
     log.info("%s: checking numeric columns for text values (cached afterwards)", info.path)
     result = find_dirty_columns(con, info, hint)
-    for target in (cache, hint_file):
-        _write_private(target, json.dumps(list(result)), Path(info.path))
-    return result
+    remember(result)
+    return result, lambda: None
 
 
 def _write_private(path: Path, text: str, source: Path) -> None:
@@ -76,7 +100,7 @@ def _write_private(path: Path, text: str, source: Path) -> None:
         os.replace(tmp, path)
 
 
-def _mismatch_column(exc: duckdb.Error) -> str | None:
+def mismatch_column(exc: duckdb.Error) -> str | None:
     """The column a scanner "Mismatch Type Error" names (``... in column "NAME": ...``)."""
     text = str(exc)
     marker = 'Invalid type in column "'
@@ -85,39 +109,58 @@ def _mismatch_column(exc: duckdb.Error) -> str | None:
     return text.split(marker, 1)[1].split('": ', 1)[0]
 
 
+#: How SQLite renders a value of an allowed storage class as text (``sqlite_all_varchar``):
+#: an INTEGER as digits; a REAL with ``%!.15g`` (always a ``.`` or an exponent) or ``Inf``.
+_CLEAN_TEXT = {
+    "BIGINT": "^-?[0-9]+$",
+    "DOUBLE": "^-?([0-9]+(\\.[0-9]+)?(e[+-][0-9]+)?|Inf)$",
+}
+
+
 def find_dirty_columns(
     con: duckdb.DuckDBPyConnection, info: SourceInfo, hint: list[str]
 ) -> tuple[str, ...]:
     """The numeric columns the typed scanner cannot read, found by letting it try.
 
     One typed DuckDB pass over the numeric columns (not ``typeof`` on every
-    value inside SQLite, which cost 12 s on a million rows): the scanner stops
-    at the first value of the wrong storage class and names its column, which
-    joins the dirty set, and the pass is retried without it. ``hint`` (the
+    value inside SQLite, which cost 12 s on a million rows); ``hint`` (the
     last result for this path) is assumed dirty from the start, so a file
-    whose dirty columns did not change needs one pass. Text columns are not
-    checked: SQLite's TEXT affinity stores numbers as text, so only a BLOB
-    could surprise the scanner there, and that is an error, never a misread.
+    whose dirty columns did not change needs that one pass. If the scanner
+    stops at a value of the wrong storage class, one more pass reads the
+    remaining numeric columns as SQLite's text (``sqlite_all_varchar``) and
+    finds every dirty column at once. Text columns are not checked: TEXT
+    affinity stores numbers as text, so only a BLOB could surprise the
+    scanner there, and that is an error, never a misread.
     """
-    numeric = [n for n, _decl, duck in info.columns if duck in ("BIGINT", "DOUBLE")]
+    numeric = {n: duck for n, _decl, duck in info.columns if duck in _CLEAN_TEXT}
     dirty = {c for c in hint if c in numeric}
     table = f"{quote_ident(info.alias)}.{quote_ident(TABLE)}"
-    while True:
-        clean = [c for c in numeric if c not in dirty]
-        if not clean:
-            break
+    clean = [c for c in numeric if c not in dirty]
+    if clean:
         try:
             con.execute(
                 f"SELECT {', '.join(f'count({quote_ident(c)})' for c in clean)} FROM {table}"
             )
         except duckdb.Error as exc:
-            name = _mismatch_column(exc)
-            if name is None or name not in clean:
+            if mismatch_column(exc) not in clean:
                 raise
-            dirty.add(name)
-            continue
-        break
+            dirty |= _dirty_as_text(con, table, {c: numeric[c] for c in clean})
     return tuple(c for c in numeric if c in dirty)
+
+
+def _dirty_as_text(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> set[str]:
+    """The ``columns`` holding a value whose SQLite text is not that of an allowed class."""
+    checks = ", ".join(
+        f"bool_or({quote_ident(c)} IS NOT NULL AND NOT regexp_matches({quote_ident(c)},"
+        f" {sql_literal(_CLEAN_TEXT[duck])}))"
+        for c, duck in columns.items()
+    )
+    con.execute("SET sqlite_all_varchar = true")
+    try:
+        row = con.execute(f"SELECT {checks} FROM {table}").fetchone()
+    finally:
+        con.execute("SET sqlite_all_varchar = false")
+    return {c for c, bad in zip(columns, row or (), strict=False) if bad}
 
 
 def bad_values_sql(infos: list[SourceInfo]) -> str:
