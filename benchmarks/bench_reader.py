@@ -7,7 +7,7 @@
 
 Each case is its own child process (peak RSS from ``os.wait4``); one run each.
 
-    .venv/bin/python benchmarks/bench_reader.py [--db benchmarks/.data/reader_1m.db]
+    .venv/bin/python benchmarks/bench_reader.py [--rows 1000000 | --db FILE]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, PYTHON, emit, run_measured, warm_page_cache
+from _common import DATA, PYTHON, emit, run_measured, sample_db, warm_page_cache
 
 LA = "America/Los_Angeles"
 AGG = (
@@ -105,14 +105,15 @@ def _mutate(db: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", default=str(DATA / "reader_1m.db"))
+    parser.add_argument("--db", help="a history file (default: the cached --rows sample)")
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--case")
     parser.add_argument("--cache", default="")
     args = parser.parse_args()
     if args.case:
         emit(CASES[args.case](args.db, args.cache))
         return 0
-    db = Path(args.db)
+    db = Path(args.db) if args.db else sample_db(args.rows)
     warm_page_cache(db)
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         work = Path(tmp)
