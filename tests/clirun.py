@@ -20,6 +20,11 @@ class Run:
     def lines(self) -> list[str]:
         return [line for line in self.err.splitlines() if line.strip()]
 
+    @property
+    def lines_of_error(self) -> list[str]:
+        """The ``wfhist: error:`` lines on stderr (the one-line contract)."""
+        return [line for line in self.lines if line.startswith("wfhist: error:")]
+
 
 def wfhist(*args: str | Path, timeout: float = 120, cwd: Path | None = None) -> Run:
     """``python -m wfhist ARGS`` with a bounded wait; a hang fails the test, never the suite."""
@@ -43,6 +48,6 @@ def assert_one_clean_line(run: Run, *, codes: tuple[int, ...] = (2,)) -> str:
     """The contract for expected failures: one line on stderr, no traceback, a known code."""
     assert "Traceback" not in run.err + run.out, run.err
     assert run.code in codes, (run.code, run.err)
-    error_lines = [line for line in run.lines if line.startswith("wfhist: error:")]
+    error_lines = run.lines_of_error
     assert len(error_lines) == 1, run.err
     return error_lines[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -244,3 +245,43 @@ def test_wal_database_on_a_read_only_filesystem(
     assert {p.name: p.read_bytes() for p in read_only_wal.parent.iterdir()} == before
     for out in ("backups", "parquet"):
         assert not (tmp_path / out).exists() or not any((tmp_path / out).rglob("*.db"))
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """An empty read-only filesystem (a tmpfs remounted ro): no write succeeds, root's neither."""
+    where = tmp_path / "ro"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"needs root to mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_writing_to_a_read_only_filesystem_is_one_line(
+    read_only_dir: Path, sample_db_template: Path
+) -> None:
+    """Raised deep inside DuckDB or the notebook runner, caught at the CLI's last line of defence;
+    WFHIST_DEBUG=1 shows the traceback behind the same failure."""
+    args = ["export", str(sample_db_template), "--parquet", str(read_only_dir / "pq")]
+    line = assert_one_clean_line(wfhist(*args, timeout=60), codes=(1, 2))
+    assert "Read-only file system" in line, line
+    run = wfhist("report", "verify_migration", "--db", sample_db_template, "--out", read_only_dir)
+    assert "Read-only file system" in assert_one_clean_line(run, codes=(1, 2))
+    debug = subprocess.run(
+        [sys.executable, "-m", "wfhist", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WFHIST_DEBUG": "1"},
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr, debug.stderr
+    assert not any(read_only_dir.iterdir())

@@ -50,10 +50,12 @@ def last_resort(exc: BaseException, db: str | None) -> WfhistError | None:
     if isinstance(exc, sqlite3.Error):
         return files.explain_sqlite_error(db, exc)
     if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-        text = str(exc).strip().splitlines()
-        err = WfhistError(
-            f"{db or 'database'}: DuckDB could not read it: {text[0] if text else exc!r}"
-        )
+        lines = str(exc).strip().strip("'\"").splitlines()
+        text = lines[0] if lines else type(exc).__name__
+        if text.startswith("IO Error"):  # a file DuckDB reads or writes, not necessarily db
+            err = WfhistError(f"DuckDB could not read or write a file: {text}")
+        else:
+            err = WfhistError(f"{db or 'database'}: DuckDB could not read it: {text}")
         err.exit_code = 1
         return err
     if isinstance(exc, OSError) and exc.errno in _OS_ADVICE:
