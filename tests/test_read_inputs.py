@@ -242,3 +242,45 @@ def test_lock_released_within_the_wait_is_read(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_state_of_2025_11_27_coalesces_the_two_weekday_columns(tmp_path: Path) -> None:
+    """`day_of_week` added beside `submission_day_of_week`, no `hour_of_day` yet."""
+    rows = [
+        {"start_time": "2025-11-17T10:15:00", "submission_hour": 10, "submission_day_of_week": 0},
+        {"start_time": "2025-11-18T11:00:00", "submission_hour": 11, "submission_day_of_week": 1},
+        {"start_time": "2025-11-19T12:00:00"},
+    ]
+    path = make_db(tmp_path / "h.db", rows)
+    with sqlite3.connect(path) as con:
+        con.execute("ALTER TABLE workflow_history ADD COLUMN day_of_week INTEGER")
+        con.execute("UPDATE workflow_history SET day_of_week = 4 WHERE id = 2")
+    got = connect(path, tz=LA, source_tz=LA).execute(
+        "SELECT hour_of_day, day_of_week, temporal_source FROM history ORDER BY id"
+    )
+    assert got.fetchall() == [(10, 0, "stored"), (11, 4, "stored"), (12, 2, "derived")]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["summary", "{db}", "--tz", "posixrules"], "tz='posixrules'"),
+        (["summary", "{db}", "--source-tz", "right/UTC"], "source_tz='right/UTC'"),
+        (["export", "{db}", "--parquet", "{out}", "--tz", "localtime"], "tz='localtime'"),
+        (["summary", "postgresql://u:pw9@[::1/db"], "not a valid postgresql:// address"),
+    ],
+)
+def test_cli_bad_inputs_exit_2_with_one_line(
+    day_db: Path,
+    tmp_path: Path,
+    argv: list[str],
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wfhist.cli import main
+
+    args = [a.format(db=day_db, out=tmp_path / "out") for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0] and "pw9" not in err[0]
+    assert not (tmp_path / "out").exists()
