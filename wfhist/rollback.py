@@ -82,9 +82,9 @@ def restore(
 ) -> RollbackResult:
     """The restore itself, for a caller that already holds the wfhist lock.
 
-    Checks the backup against its manifest (SHA-256 + ``quick_check``) and that
-    it is a backup of this database; takes the live file's exclusive lock
-    (waiting at most ``busy_timeout`` seconds); keeps the current content as
+    Checks the backup against its manifest (SHA-256 + ``quick_check``); takes
+    the live file's exclusive lock (waiting at most ``busy_timeout`` seconds);
+    checks the backup is of this database; keeps the current content as
     ``<db>.before-rollback-<UTC ts>``; copies the backup in; proves the live file
     page-identical to the backup; releases the lock.
     """
@@ -92,7 +92,6 @@ def restore(
     backup_path = Path(backup_path).resolve()
     log.info("rollback: checking %s against its manifest", backup_path.name)
     manifest = check_backup(backup_path)
-    check_identity(db, backup_path, manifest, busy_timeout)
     remove_stale_tmp(db.parent, f".{db.name}.before-rollback-*")
     notes: list[str] = []
     # opened before and closed after SQLite's lock on the file (see wfhist.proof)
@@ -101,6 +100,7 @@ def restore(
         try:
             _lock_exclusively(live, db, busy_timeout)
             try:
+                check_identity(live, db, backup_path, manifest)
                 aside = _keep_aside(live, raw, db, notes)
                 log.info("rollback: restoring %s from %s", db.name, backup_path.name)
                 proof = _restore_into(live, raw, db, backup_path, busy_timeout, aside)
@@ -127,7 +127,7 @@ def restore(
 
 
 def check_identity(
-    db: Path, backup_path: Path, manifest: dict[str, object], busy_timeout: float | None
+    live: sqlite3.Connection, db: Path, backup_path: Path, manifest: dict[str, object]
 ) -> None:
     """Refuse a backup of another database (UsageError, exit 2).
 
@@ -135,15 +135,13 @@ def check_identity(
     live file has runs, at least half of those must be among them (a migration
     keeps runs; another database has other ids). When it cannot tell (no runs
     left, or an old manifest), the backup must have been taken of this path.
+    Read through ``live`` while it holds the lock: no second wait for a busy
+    writer (SQLite's busy handler can starve behind a writer that commits
+    without pause).
     """
     identity = manifest.get("identity")
     recorded = identity.get("oldest_adw_ids_hex") if isinstance(identity, dict) else None
-    con = open_source(db, busy_timeout)
-    try:
-        with read_snapshot(con, db, busy_timeout):
-            present = _runs_present(con, recorded) if recorded else None
-    finally:
-        con.close()
+    present = _runs_present(live, recorded) if recorded else None
     source = manifest.get("source")
     if present is not None and recorded:
         if 2 * present >= len(recorded):
