@@ -213,9 +213,9 @@ def test_rollback_waits_a_bounded_time_for_another_process_and_leaves_nothing(
 
 def _start_writer(db: Path, log: Path, stop: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, str(WRITER), str(db), str(log), str(stop), "7"])
-    deadline = time.monotonic() + 20
-    while (not log.exists() or log.read_text().count("\n") < 20) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while (not log.exists() or len(_committed(log)) < 10) and time.monotonic() < deadline:
+        time.sleep(0.05)  # at least 10 inserts committed before the rollback starts
     return proc
 
 
