@@ -66,6 +66,7 @@ COMMANDS = {
     "verify": lambda db, d: ["verify", _backup_of(d), db],
     "rollback": lambda db, d: ["rollback", db, "--backup", _backup_of(d)],
     "export": lambda db, d: ["export", db, "--parquet", d / "parquet"],
+    "report": lambda db, d: ["report", "temporal_analytics", "--db", db, "--out", d / "reports"],
 }
 
 

@@ -50,6 +50,8 @@ def last_resort(exc: BaseException, db: str | None) -> WfhistError | None:
     if isinstance(exc, sqlite3.Error):
         return files.explain_sqlite_error(db, exc)
     if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        if files.is_locked_error(exc):  # the scanner has no busy wait: a lock taken mid-scan
+            return files.locked_error(db or "database", None, "read it")
         lines = str(exc).strip().strip("'\"").splitlines()
         text = lines[0] if lines else type(exc).__name__
         if text.startswith("IO Error"):  # a file DuckDB reads or writes, not necessarily db
