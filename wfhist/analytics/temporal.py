@@ -41,21 +41,32 @@ TEMPORAL_COLUMNS = (
 def select_runs(con: Any, columns: Sequence[str] = TEMPORAL_COLUMNS, **filters: Any) -> int:
     """Keep the runs matching ``filters`` (load_history's) as DuckDB table ``selected``.
 
-    Returns how many runs were selected. The pandas frame load_history returns
-    is copied into DuckDB's columnar storage and dropped at once, so peak memory
-    is one copy of the needed columns.
+    Returns how many runs were selected. Without a filter the columns go from
+    the view straight into DuckDB's columnar storage; with one, the rows come
+    through :func:`wfhist.load_history` (the service's filter semantics, bound
+    parameters) and the pandas copy is dropped at once. Either way only
+    ``columns`` are read.
     """
     import wfhist
+    from wfhist.schema import quote_ident
 
-    frame = wfhist.load_history(con, **filters, columns=list(columns))
-    con.register("wfhist_selected_frame", frame)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {SELECTED} AS SELECT * FROM wfhist_selected_frame"
-        )
-    finally:
-        con.unregister("wfhist_selected_frame")
-    del frame
+    if not any(v is not None for v in filters.values()):
+        known = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE history)").fetchall()}
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise UsageError(f"columns {', '.join(unknown)} are not in the history view")
+        picked = ", ".join(quote_ident(c) for c in columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {SELECTED} AS SELECT {picked} FROM history")
+    else:
+        frame = wfhist.load_history(con, **filters, columns=list(columns))
+        con.register("wfhist_selected_frame", frame)
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {SELECTED} AS SELECT * FROM wfhist_selected_frame"
+            )
+        finally:
+            con.unregister("wfhist_selected_frame")
+        del frame
     return int(con.execute(f"SELECT count(*) FROM {SELECTED}").fetchone()[0])
 
 
