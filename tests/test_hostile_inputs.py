@@ -285,3 +285,66 @@ def test_writing_to_a_read_only_filesystem_is_one_line(
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr, debug.stderr
     assert not any(read_only_dir.iterdir())
+
+
+@pytest.fixture
+def foreign_wal(sample_db_template: Path) -> Iterator[tuple[Path, Path]]:
+    """A root-owned WAL database whose ``-wal`` (with committed frames) and ``-shm`` another
+    user cannot write, and a folder that user may write to. Needs root and setpriv."""
+    import tempfile
+
+    from wfhist.demo import create_sample_db
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run a command as another user")
+    top = Path(tempfile.mkdtemp(prefix="wfhist-foreign-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        (top / "db").mkdir(mode=0o755)
+        out = top / "out"
+        out.mkdir(mode=0o777)
+        out.chmod(0o777)
+        db = create_sample_db(top / "db" / "wal.db", rows=50, wal=True)
+        code = (
+            "import os, sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('PRAGMA wal_autocheckpoint = 0')\n"
+            "c.execute('DELETE FROM workflow_history WHERE id IN "
+            "(SELECT id FROM workflow_history ORDER BY id LIMIT 10)')\n"
+            "os._exit(0)\n"
+        )
+        subprocess.run([sys.executable, "-c", code, str(db)], check=True)
+        for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            p.chmod(0o644)
+        assert Path(f"{db}-wal").stat().st_size > 0
+        yield db, out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_reader_who_cannot_write_the_wal_reads_and_migrate_refuses(
+    foreign_wal: tuple[Path, Path],
+) -> None:
+    db, out = foreign_wal
+    before = {p.name: p.read_bytes() for p in db.parent.iterdir()}
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {**os.environ, "HOME": str(out), "WFHIST_CACHE_DIR": str(out / "cache")}
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        cmd = [*as_nobody, sys.executable, "-m", "wfhist", *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env, cwd=out)
+
+    for args in (
+        ["summary", db, "--json"],
+        ["status", db],
+        ["backup", db, "--out", out / "backups"],
+        ["export", db, "--parquet", out / "parquet"],
+    ):
+        done = run(*args)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+    assert json.loads(run("summary", db, "--json").stdout)["rows"] == 40  # -wal read
+    done = run("migrate", db, "--backup-dir", out / "b2")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("wfhist: error:")]
+    assert done.returncode == 2 and len(errors) == 1 and "Permission denied" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert {p.name: p.read_bytes() for p in db.parent.iterdir()} == before
