@@ -189,6 +189,9 @@ def test_unknown_option_values_are_one_line(sample_db_template: Path) -> None:
     assert_one_clean_line(run)
     run = wfhist("demo", "--rows", "-5", "--out", "/nonexistent/x.db")
     assert_one_clean_line(run)
+    for value in ("-1", "nan", "inf", "soon"):
+        run = wfhist("status", sample_db_template, "--busy-timeout", value)
+        assert "--busy-timeout" in assert_one_clean_line(run) and value in run.err
 
 
 @pytest.fixture
