@@ -48,8 +48,7 @@ demo: kernel
 	    --no-input --stem verify_006_007 \
 	    -p backup_path "$$(ls -t $(DEMO)/backups/*.db | head -1)" \
 	    -p title "Migrations 006 and 007 applied"
-	$(BIN)/wfhist report temporal_analytics --db $(DEMO)/workflow_history.db --out $(DEMO)/reports --no-input
-	$(BIN)/wfhist report scoring_versions --db $(DEMO)/workflow_history.db --out $(DEMO)/reports --no-input
+	$(BIN)/wfhist report --all --db $(DEMO)/workflow_history.db --out $(DEMO)/reports
 	$(BIN)/wfhist summary $(DEMO)/workflow_history.db
 	@echo "reports:"; ls -1 $(DEMO)/reports/*.html
 
