@@ -351,3 +351,31 @@ def test_a_reader_who_cannot_write_the_wal_reads_and_migrate_refuses(
     assert done.returncode == 2 and len(errors) == 1 and "Permission denied" in errors[0]
     assert "Traceback" not in done.stderr
     assert {p.name: p.read_bytes() for p in db.parent.iterdir()} == before
+
+
+def test_a_live_writers_journal_is_not_a_hot_journal(
+    sample_db_template: Path, tmp_path: Path
+) -> None:
+    """Mid-transaction (RESERVED lock, non-empty ``-journal``) the file is read as committed."""
+    db = tmp_path / "live.db"
+    shutil.copyfile(sample_db_template, db)
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN')\n"
+        "c.execute(\"UPDATE workflow_history SET nl_input = 'z' WHERE id = 1\")\n"
+        "print('dirty', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "dirty"
+        assert Path(f"{db}-journal").stat().st_size > 0
+        for args in (["summary", db], ["verify", sample_db_template, db]):
+            run = wfhist(*args, "--busy-timeout", "2", timeout=90)
+            assert run.code == 0 and "hot journal" not in run.err, run.err
+    finally:
+        writer.kill()
+        writer.wait()
