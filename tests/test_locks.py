@@ -89,3 +89,25 @@ def test_command_gives_up_within_its_bound(command: str, locked_db: Path, tmp_pa
     after = _names(tmp_path)
     assert after == before, f"{command} left files: {set(after) - set(before)}"
     assert locked_db.read_bytes() == data
+
+
+def test_ctrl_c_while_waiting_for_a_lock_is_one_line(locked_db: Path, tmp_path: Path) -> None:
+    """Interrupted during its (Python-side) wait, summary exits 130 at once with one line."""
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wfhist", "summary", str(locked_db), "--busy-timeout", "60"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not inherited SIG_IGN
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "…: locked by another process; waiting up to 60 s"
+    assert "waiting" in line, line
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130 and time.monotonic() - started < 10
+    assert "Traceback" not in err and err.strip().splitlines() == [
+        "wfhist: interrupted; nothing was changed"
+    ], err

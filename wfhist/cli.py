@@ -546,7 +546,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wfhist: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("wfhist: interrupted; nothing was changed", file=sys.stderr)
+        if args is not None and args.command in ("migrate", "rollback"):  # they write the file
+            done = "any unfinished transaction was rolled back; 'wfhist status DB' shows the state"
+        else:
+            done = "nothing was changed"
+        print(f"wfhist: interrupted; {done}", file=sys.stderr)
         return 130
     except Exception as exc:
         if os.environ.get("WFHIST_DEBUG") == "1":
