@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from backup_dbs import make_db
 
+from wfhist.backup import backup
 from wfhist.render import RENDERERS, render
+from wfhist.rollback import rollback
 from wfhist.verify import FAIL, format_result, verify
 
 
@@ -41,6 +44,24 @@ def test_verify_result_renders_one_row_per_check_and_the_verdict(tmp_path: Path)
         assert any(line.startswith(f"{check.name:<16} {check.status:<6}") for line in lines)
     assert lines[-1].startswith("verdict: FAIL")
     assert all(len(line) <= 80 for line in lines[4:-1])
+
+
+def test_backup_and_rollback_render_their_files_proof_and_notes(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "wf.db", rows=40)
+    made = backup(db, tmp_path / "backups")
+    assert made.notes  # the real shape's foreign keys to a non-unique column are noted
+    lines = render(made).splitlines()
+    assert lines[0] == f"backup {made.path} verified ({sum(made.rows.values())} rows, " + (
+        f"sha256 {made.sha256})"
+    )
+    assert lines[1] == f"  proof: {made.proof}"
+    assert lines[2] == f"manifest {made.manifest_path}"
+    assert lines[3:] == [f"  note: {n}" for n in made.notes]
+    restored = rollback(db, made.path)
+    lines = render(restored).splitlines()
+    assert lines[0] == f"restored {db} from {made.path} ({restored.proof})"
+    assert lines[1] == f"previous content kept in {restored.kept_aside}"
+    assert restored.kept_aside.is_file()
 
 
 def test_unknown_type_is_refused_and_subclasses_use_the_base_renderer() -> None:

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from backup_dbs import make_db
 
-from wfhist.backup import online_copy
+from wfhist.backup import BackupResult, backup, online_copy, read_manifest
+from wfhist.exceptions import BackupError
+from wfhist.rollback import RollbackResult, rollback
 from wfhist.serialize import SERIALIZERS, Kind, dumps, schema, to_json
 from wfhist.verify import VerifyResult, verify, verify_connection
 
@@ -117,3 +120,58 @@ def test_registry_adds_a_kind_and_refuses_unknown_types() -> None:
         assert to_json(Other(3)) == {"format": "wfhist-other/2", "kind": "other", "n": 3}
     finally:
         del SERIALIZERS[Other]
+
+
+# --- backup and rollback -----------------------------------------------------------
+
+
+def _backup_and_rollback(tmp_path: Path) -> tuple[BackupResult, RollbackResult]:
+    """A real backup of a real-shaped file (foreign-key mismatch notes included), then a
+    real rollback to it after a change."""
+    db = make_db(tmp_path / "wf.db", rows=60)
+    made = backup(db, tmp_path / "backups")
+    _exec(db, "DELETE FROM workflow_history WHERE id > 30")
+    return made, rollback(db, made.path)
+
+
+@pytest.mark.parametrize("which", ["backup", "rollback"])
+def test_real_backup_and_rollback_results_validate(tmp_path: Path, which: str) -> None:
+    made, restored = _backup_and_rollback(tmp_path)
+    result = made if which == "backup" else restored
+    doc = json.loads(dumps(result))
+    assert doc["kind"] == which
+    assert doc["format"] == {"backup": "wfhist-backup/3", "rollback": "wfhist-rollback/1"}[which]
+    assert doc["rows"]["workflow_history"] == 60
+    jsonschema.Draft202012Validator(schema(which)).validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("which", "old", "new"),
+    [("backup", "manifest", "manifest_path"), ("rollback", "kept_aside", "aside")],
+)
+def test_a_renamed_backup_or_rollback_key_fails_validation(
+    tmp_path: Path, which: str, old: str, new: str
+) -> None:
+    made, restored = _backup_and_rollback(tmp_path)
+    doc = to_json(made if which == "backup" else restored)
+    doc[new] = doc.pop(old)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema(which))
+
+
+def test_a_backup_result_document_is_not_taken_for_a_manifest(tmp_path: Path) -> None:
+    """Result and manifest have different format strings: neither reads as the other."""
+    made, _ = _backup_and_rollback(tmp_path)
+    fake = tmp_path / "fake.db"
+    fake.write_bytes(made.path.read_bytes())
+    fake.with_suffix(".json").write_text(dumps(made))
+    with pytest.raises(BackupError, match="not a wfhist backup manifest"):
+        read_manifest(fake)
+    manifest = json.loads(made.manifest_path.read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(manifest, schema("backup"))
+
+
+@pytest.mark.parametrize("kind", ["verify", "migrate", "backup", "rollback"])
+def test_every_shipped_schema_is_a_valid_schema(kind: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(schema(kind))

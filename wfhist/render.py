@@ -12,7 +12,9 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
+from wfhist.rollback import RollbackResult
 from wfhist.verify.result import VerifyResult
 
 Renderer = Callable[..., str]
@@ -87,10 +89,34 @@ def render_migrate(result: MigrateResult) -> str:
     return "\n".join(lines)
 
 
+def render_backup(result: BackupResult) -> str:
+    """What ``wfhist backup`` prints: the file, what proved it, its manifest, notes."""
+    total = sum(result.rows.values())
+    lines = [
+        f"backup {result.path} verified ({total} rows, sha256 {result.sha256})",
+        f"  proof: {result.proof}",
+        f"manifest {result.manifest_path}",
+    ]
+    lines += [f"  note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def render_rollback(result: RollbackResult) -> str:
+    """What ``wfhist rollback`` prints: what was restored, where the old content is kept."""
+    lines = [
+        f"restored {result.db} from {result.backup} ({result.proof})",
+        f"previous content kept in {result.kept_aside}",
+    ]
+    lines += [f"  note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
 #: Result type -> renderer (keyword options such as ``width`` are passed through).
 RENDERERS: dict[type, Renderer] = {
     VerifyResult: render_verify,
     MigrateResult: render_migrate,
+    BackupResult: render_backup,
+    RollbackResult: render_rollback,
 }
 
 

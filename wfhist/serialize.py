@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
+from wfhist.rollback import RollbackResult
 from wfhist.verify.result import VerifyResult
 
 
@@ -37,6 +39,10 @@ class Kind:
 SERIALIZERS: dict[type, Kind] = {
     VerifyResult: Kind("verify", 1, lambda r: r.to_dict()),
     MigrateResult: Kind("migrate", 1, lambda r: _migrate_body(r)),
+    # 1 and 2 name the manifest written next to each backup (wfhist.backup.MANIFEST_FORMAT):
+    # the result of a run starts at 3, so one format string never names two shapes
+    BackupResult: Kind("backup", 3, lambda r: r.to_dict()),
+    RollbackResult: Kind("rollback", 1, lambda r: r.to_dict()),
 }
 
 
