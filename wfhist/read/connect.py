@@ -293,17 +293,23 @@ def _connect_cached(
                     con.close()
                     _build_cache(cache, sources, settings, key)
                     con, _, _ = snap.open_cache(cache)
-            set_zones(con, tz, source_tz)
-            con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
         except BaseException:
             con.close()
             raise
-        return con
+        return _snapshot_view(con, tz, source_tz)
     _build_cache(cache, sources, settings, key)
     con, stored_key, _ = snap.open_cache(cache)
+    if stored_key != key:  # replaced by another process in the meantime
+        con.close()
+        raise UsageError(f"{cache}: snapshot cache changed while it was written; try again")
+    return _snapshot_view(con, tz, source_tz)
+
+
+def _snapshot_view(
+    con: duckdb.DuckDBPyConnection, tz: str, source_tz: str
+) -> duckdb.DuckDBPyConnection:
+    """``history`` over the cache's table, in the caller's zones (``con`` closed on error)."""
     try:
-        if stored_key != key:  # replaced by another process in the meantime
-            raise UsageError(f"{cache}: snapshot cache changed while it was written; try again")
         set_zones(con, tz, source_tz)
         con.execute("CREATE OR REPLACE TEMP VIEW history AS SELECT * FROM history_snapshot")
     except BaseException:
