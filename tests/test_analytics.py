@@ -505,3 +505,19 @@ def test_verdict_banner_and_table_helpers() -> None:
     assert big.data.startswith("<details><summary>All (20 rows)</summary>")
     html = wf.styled(pd.DataFrame({"status": ["PASS", "FAIL"]})).to_html()
     assert wf.STATUS_COLORS["PASS"] in html and wf.STATUS_COLORS["FAIL"] in html
+
+
+def test_scoring_on_a_file_without_runs(files: dict[str, Path], tmp_path: Path) -> None:
+    """No runs: every table is empty, nothing raises or warns, there is nothing to compare."""
+    db = tmp_path / "empty.db"
+    shutil.copyfile(files["pre"], db)
+    with sqlite3.connect(db) as raw:
+        raw.execute("DELETE FROM workflow_history")
+    raw.close()
+    con = _scores(db, list(ws.SCORE_COLUMNS))
+    counts = ws.version_counts(con, "UTC")
+    summary = ws.score_summary(con, ws.SCORE_COLUMNS)
+    assert counts.empty and summary.empty and ws.problem_counts(summary).empty
+    assert ws.median_shifts(con, counts, ws.SCORE_COLUMNS, "1.0", tz="UTC").empty
+    assert "no rows" in (ws.comparison_note(counts, "1.0") or "")
+    assert wa.headline(con, "UTC").runs == 0
