@@ -24,7 +24,7 @@ from wfhist.cli import main
 from wfhist.exceptions import LockedError, MigrationError, SchemaError, UsageError
 from wfhist.lock import migration_lock
 from wfhist.migrate import MigrationFailed, migrate
-from wfhist.migrations import HISTORY_TABLE
+from wfhist.model import MIGRATIONS_TABLE
 from wfhist.status import status
 
 ROOT = MIGRATIONS.parent
@@ -43,7 +43,7 @@ def _columns(db: Path, table: str = "workflow_history") -> list[str]:
 
 
 def _history(db: Path) -> list[tuple]:
-    return _q(db, f"SELECT version, name, kind FROM {HISTORY_TABLE} ORDER BY version")
+    return _q(db, f"SELECT version, name, kind FROM {MIGRATIONS_TABLE} ORDER BY version")
 
 
 def _migrations_dir(tmp_path: Path, *names: str, extra: dict[str, str] | None = None) -> Path:
@@ -123,7 +123,7 @@ def test_to_8_renames_the_temporal_columns_and_records_the_renames(sample_db: Pa
     indexes = {r[1] for r in _q(sample_db, "PRAGMA index_list(workflow_history)")}
     assert {"idx_hour_of_day", "idx_day_of_week"} <= indexes
     assert not indexes & {"idx_submission_hour", "idx_submission_day_of_week"}
-    renames = _q(sample_db, f"SELECT renames FROM {HISTORY_TABLE} WHERE version = 8")[0][0]
+    renames = _q(sample_db, f"SELECT renames FROM {MIGRATIONS_TABLE} WHERE version = 8")[0][0]
     assert json.loads(renames) == {
         "workflow_history": {
             "submission_hour": "hour_of_day",
@@ -201,7 +201,7 @@ def test_syntax_error_in_third_statement_leaves_the_file_unchanged(
     assert "syntax error" in message
     assert content_hash(sample_db) == before
     assert _q(sample_db, "PRAGMA user_version") == [(0,)]
-    assert not _q(sample_db, "SELECT 1 FROM sqlite_schema WHERE name = ?", (HISTORY_TABLE,))
+    assert not _q(sample_db, "SELECT 1 FROM sqlite_schema WHERE name = ?", (MIGRATIONS_TABLE,))
 
 
 def test_error_after_good_migrations_rolls_back_all_of_them(

@@ -35,7 +35,8 @@ from typing import Any
 from wfhist import __version__, files
 from wfhist.exceptions import MigrationError, SchemaError, UsageError
 from wfhist.lock import migration_lock
-from wfhist.migrations import HISTORY_DDL, HISTORY_TABLE, Migration, read_history
+from wfhist.migrations import HISTORY_DDL, Migration, read_history
+from wfhist.model import MIGRATIONS_TABLE
 from wfhist.schema import (
     EXPECTED_BY_STATE,
     STORED_TEMPORAL,
@@ -261,7 +262,7 @@ def record_baseline(db: str | Path, version: int) -> str:
             con.execute("BEGIN IMMEDIATE")
             if read_history(con):
                 raise UsageError(
-                    f"{path}: already has a {HISTORY_TABLE} history; --baseline is only for a "
+                    f"{path}: already has a {MIGRATIONS_TABLE} history; --baseline is only for a "
                     "file wfhist never migrated"
                 )
             names = column_names(con)
@@ -277,7 +278,7 @@ def record_baseline(db: str | Path, version: int) -> str:
             )
             con.execute(HISTORY_DDL)
             con.execute(
-                f"INSERT INTO {HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+                f"INSERT INTO {MIGRATIONS_TABLE} (version, name, sha256, applied_at, duration_ms, "
                 "wfhist_version, kind, renames) VALUES (?, ?, NULL, ?, NULL, ?, 'baseline', NULL)",
                 (version, name, datetime.now(UTC).isoformat(timespec="milliseconds"), __version__),
             )

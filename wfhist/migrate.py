@@ -40,7 +40,6 @@ from wfhist.exceptions import MigrationError, SchemaError, UsageError, WfhistErr
 from wfhist.lock import migration_lock
 from wfhist.migrations import (
     HISTORY_DDL,
-    HISTORY_TABLE,
     MigrateResult,
     Migration,
     baseline_for,
@@ -48,6 +47,7 @@ from wfhist.migrations import (
     read_history,
     resolve_migrations_dir,
 )
+from wfhist.model import MIGRATIONS_TABLE
 from wfhist.render import render_losses
 from wfhist.schema import TABLE, column_names
 from wfhist.sqlscript import Sandbox, check_script
@@ -59,10 +59,6 @@ log = logging.getLogger("wfhist.migrate")
 RENAME_COLUMN_SQLITE = (3, 25, 0)
 #: Schema name of the pre-migration state inside the migration's transaction.
 BEFORE = "before"
-
-
-class _Stopped(MigrationError):
-    """Raised inside the transaction when Ctrl-C stopped it (becomes MigrationInterrupted)."""
 
 
 @dataclass
@@ -185,13 +181,13 @@ def _record(
     con.execute(HISTORY_DDL)
     if baseline is not None:
         con.execute(
-            f"INSERT INTO main.{HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+            f"INSERT INTO main.{MIGRATIONS_TABLE} (version, name, sha256, applied_at, duration_ms, "
             "wfhist_version, kind, renames) VALUES (?, ?, NULL, ?, NULL, ?, 'baseline', NULL)",
             (baseline[0], baseline[1], _now_iso(), __version__),
         )
     renames = m.renames()
     con.execute(
-        f"INSERT INTO main.{HISTORY_TABLE} (version, name, sha256, applied_at, duration_ms, "
+        f"INSERT INTO main.{MIGRATIONS_TABLE} (version, name, sha256, applied_at, duration_ms, "
         "wfhist_version, kind, renames) VALUES (?, ?, ?, ?, ?, ?, 'applied', ?)",
         (
             m.version,
@@ -204,43 +200,6 @@ def _record(
         ),
     )
     con.execute(f"PRAGMA main.user_version = {int(m.version)}")
-
-
-def _run_migration(con: sqlite3.Connection, m: Migration) -> None:
-    """Run one migration's statements on the open transaction under plan's sandbox.
-
-    :class:`wfhist.sqlscript.Sandbox` denies transaction control, ATTACH/DETACH,
-    refused pragmas and writes to ``wfhist_migrations``; on top of it nothing may
-    write to the attached ``before`` state.
-    """
-    texts = [s.text for s in check_script(m.sql, str(m.path))]
-    sandbox = Sandbox()
-
-    def authorizer(
-        action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
-    ) -> int:
-        if db == BEFORE and action not in (sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT):
-            sandbox.denied = f"it changes {BEFORE!r}, the runner's view of the file before"
-            return sqlite3.SQLITE_DENY
-        return sandbox(action, arg1, arg2, db, src)
-
-    con.set_authorizer(authorizer)
-    try:
-        for n, stmt in enumerate(texts, start=1):
-            sandbox.statement_number, sandbox.denied = n, None
-            text = " ".join(stmt.split())
-            log.info("migrate: %s statement %d/%d: %s", m.name, n, len(texts), text[:70])
-            try:
-                con.execute(stmt)
-            except sqlite3.Error as exc:
-                if str(exc) == "interrupted":
-                    raise  # the progress handler stopped it: Ctrl-C or the lock budget
-                why = f"not allowed: {sandbox.denied}" if sandbox.denied else str(exc)
-                raise MigrationError(
-                    f"{m.path}: statement {n} of {len(texts)} failed: {why} [{text[:120]}]"
-                ) from exc
-    finally:
-        con.set_authorizer(None)
 
 
 class MigrationFailed(MigrationError):
@@ -257,106 +216,6 @@ class MigrationInterrupted(MigrationFailed):
     exit_code = 130
 
 
-class _Guard:
-    """Stops the transaction's running statement on Ctrl-C or when the lock budget is spent.
-
-    Python runs a SIGINT handler only between bytecodes, never inside a long
-    SQLite statement; SQLite's progress handler calls back into Python every
-    few thousand VM steps, so the flag set by the handler is seen within
-    milliseconds and the statement stops with "interrupted".
-    """
-
-    def __init__(self, max_lock_seconds: float | None) -> None:
-        self.max_lock_seconds = max_lock_seconds
-        self.deadline: float | None = None
-        self.interrupted = False
-
-    def __call__(self) -> int:
-        over = self.deadline is not None and time.monotonic() > self.deadline
-        return 1 if self.interrupted or over else 0
-
-    def _on_sigint(self, _signum: int, _frame: object) -> None:
-        self.interrupted = True
-
-    @contextlib.contextmanager
-    def active(self, con: sqlite3.Connection) -> Iterator[None]:
-        if self.max_lock_seconds is not None:
-            self.deadline = time.monotonic() + self.max_lock_seconds
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._on_sigint) if main_thread else None
-        con.set_progress_handler(self, 10_000)
-        try:
-            yield
-        finally:
-            con.set_progress_handler(None, 0)
-            if main_thread:
-                signal.signal(signal.SIGINT, previous)
-
-    def check(self, exc: BaseException | None = None) -> None:
-        """Raise the right error when the guard stopped (or should stop) the work."""
-        if self.interrupted:
-            raise _Stopped("interrupted (Ctrl-C)") from exc
-        spent = self() or (exc is not None and "interrupted" in str(exc))
-        if self.deadline is not None and spent:
-            raise MigrationError(
-                f"the migration held the write lock longer than --max-lock-seconds "
-                f"{self.max_lock_seconds:g}"
-            ) from exc
-
-
-def _in_transaction(
-    con: sqlite3.Connection,
-    db: Path,
-    plan: _Plan,
-    to: int | None,
-    migrations: list[Migration],
-    where: Path,
-    result: MigrateResult,
-    guard: _Guard,
-) -> None:
-    """Attach ``before``, apply and record every pending migration, verify; no COMMIT here."""
-    con.execute("SELECT count(*) FROM main.sqlite_schema").fetchone()  # recovers a hot journal
-    # immutable: the file keeps its pre-migration bytes until COMMIT (cache_spill=OFF), and
-    # a mode=ro attach would hold a SHARED lock that makes our own COMMIT fail. In WAL mode
-    # immutable would ignore the -wal file; mode=ro reads the last committed state.
-    query = "?mode=ro" if result.journal_mode == "wal" else "?immutable=1"
-    con.execute(f"ATTACH DATABASE ? AS {BEFORE}", (db.as_uri() + query,))
-    again = _plan(db, con, migrations, to, where)
-    if [m.version for m in again.pending] != [m.version for m in plan.pending]:
-        raise MigrationError(f"{db}: its migration history changed meanwhile; run again")
-    baseline = plan.baseline
-    for m in plan.pending:
-        log.info("migrate: applying %s", m.name)
-        started = time.monotonic()
-        try:
-            _run_migration(con, m)
-        except sqlite3.OperationalError as exc:
-            guard.check(exc)
-            raise
-        guard.check()
-        _record(con, m, round((time.monotonic() - started) * 1000), baseline)
-        baseline = None
-        result.applied.append(m.version)
-        result.to_version = m.version
-    log.info("migrate: verifying against the file as it was when the write lock was taken")
-    try:
-        verification = verify_connection(
-            con,
-            before=BEFORE,
-            after="main",
-            renames=_combined_renames(plan.pending),
-            before_label=f"{db} (when the write lock was taken)",
-            after_label=f"{db} (migrated, not yet committed)",
-        )
-    except sqlite3.OperationalError as exc:
-        guard.check(exc)
-        raise
-    guard.check()
-    result.verification = verification
-    result.verdict = verification.verdict
-    log.info("migrate: verification %s", verification.verdict)
-
-
 def _apply_verified(
     db: Path,
     plan: _Plan,
@@ -367,51 +226,58 @@ def _apply_verified(
     wait: float,
     max_lock_seconds: float | None,
 ) -> None:
-    """The one write transaction: COMMIT on PASS/WARN, ROLLBACK on FAIL or any error."""
+    """The one write transaction (:func:`wfhist.apply.apply_verified`): COMMIT on PASS/WARN."""
+    steps = [
+        Step(m.name, str(m.path), [s.text for s in check_script(m.sql, str(m.path))])
+        for m in plan.pending
+    ]
+
+    def same_pending(con: sqlite3.Connection) -> None:
+        again = _plan(db, con, migrations, to, where)
+        if [m.version for m in again.pending] != [m.version for m in plan.pending]:
+            raise MigrationError(f"{db}: its migration history changed meanwhile; run again")
+
+    def record(index: int, duration_ms: int) -> None:
+        m = plan.pending[index]
+        _record(con, m, duration_ms, plan.baseline if index == 0 else None)
+        result.applied.append(m.version)
+        result.to_version = m.version
+
+    over = (
+        "the migration held the write lock longer than --max-lock-seconds "
+        f"{max_lock_seconds or 0:g}"
+    )
+    outcome = ApplyOutcome()
     con = files.open_writer(db, busy_timeout=wait)
-    guard = _Guard(max_lock_seconds)
     try:
-        result.journal_mode = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-        con.execute("PRAGMA cache_spill = OFF")
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if files.is_locked_error(exc):
-                raise files.locked_error(db, wait, "take the write lock") from exc
-            raise files.explain_sqlite_error(db, exc) from exc
-        locked_at = time.monotonic()
-        try:
-            with guard.active(con):  # Ctrl-C from here on is deferred to a check, never lost
-                _in_transaction(con, db, plan, to, migrations, where, result, guard)
-                con.set_progress_handler(None, 0)  # COMMIT and ROLLBACK are never interrupted
-                if result.verdict == "FAIL":
-                    con.execute("ROLLBACK")
-                else:
-                    _commit(con, db, wait)
-                    result.committed = True
-            if guard.interrupted:
-                result.notes.append("Ctrl-C came during COMMIT: the migration is committed")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            result.lock_seconds = round(time.monotonic() - locked_at, 3)
-            log.info("migrate: write lock held %.1f s", result.lock_seconds)
+        apply_verified(
+            con,
+            db,
+            steps,
+            renames=_combined_renames(plan.pending),
+            guard=Guard(max_lock_seconds, over=over),
+            labels=(f"{db} (when the write lock was taken)", f"{db} (migrated, not yet committed)"),
+            commit=True,
+            wait=wait,
+            outcome=outcome,
+            check=same_pending,
+            record=record,
+        )
+    except StatementError as exc:
+        step = steps[outcome.failed_step or 0]
+        head = " ".join(exc.statement.split())[:120]
+        raise MigrationError(
+            f"{step.source}: statement {exc.statement_number} of {len(step.texts)} failed: "
+            f"{exc.sqlite_message} [{head}]"
+        ) from exc
     finally:
-        with contextlib.suppress(sqlite3.Error):
-            con.execute(f"DETACH DATABASE {BEFORE}")
         con.close()
-
-
-def _commit(con: sqlite3.Connection, db: Path, wait: float) -> None:
-    """COMMIT; in rollback-journal mode this waits (bounded) for readers to finish."""
-    try:
-        con.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        if files.is_locked_error(exc):
-            raise files.locked_error(db, wait, "commit (readers kept the file busy)") from exc
-        raise files.explain_sqlite_error(db, exc) from exc
+        result.journal_mode = outcome.journal_mode
+        result.lock_seconds = outcome.lock_seconds
+        result.committed = outcome.committed
+        result.notes += outcome.notes
+    result.verification = outcome.verification
+    result.verdict = outcome.verification.verdict if outcome.verification else result.verdict
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -537,7 +403,7 @@ def _unchanged(exc: WfhistError, result: MigrateResult) -> MigrationFailed:
     )
     if applied:
         result.notes.append(f"rolled back: {_versions(applied)}")
-    kind = MigrationInterrupted if isinstance(exc, _Stopped) else MigrationFailed
+    kind = MigrationInterrupted if isinstance(exc, Interrupted) else MigrationFailed
     err = kind(message, result)
     if not isinstance(exc, MigrationError):
         err.exit_code = exc.exit_code  # a lock or the disk: the same exit code as elsewhere

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from wfhist import resources
 from wfhist.exceptions import MigrationError, SchemaError, UsageError
+from wfhist.model import MIGRATIONS_TABLE
 from wfhist.schema import TABLE, check_schema, classify_columns
 from wfhist.sqlscript import check_script, read_script, renames_in_sql
 
@@ -25,8 +26,7 @@ if TYPE_CHECKING:  # only for annotations: this module stays light (status, rend
     from wfhist.backup import BackupResult
     from wfhist.verify import VerifyResult
 
-HISTORY_TABLE = "wfhist_migrations"
-HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     sha256 TEXT,
@@ -131,13 +131,13 @@ def discover(migrations_dir: str | Path | None = None) -> list[Migration]:
 def read_history(con: sqlite3.Connection) -> list[Applied] | None:
     """The runner's records, or None when the file has never been migrated by wfhist."""
     exists = con.execute(
-        "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?", (HISTORY_TABLE,)
+        "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
     ).fetchone()
     if not exists:
         return None
     rows = con.execute(
         "SELECT version, name, sha256, applied_at, duration_ms, wfhist_version, kind, renames "
-        f"FROM main.{HISTORY_TABLE} ORDER BY version"
+        f"FROM main.{MIGRATIONS_TABLE} ORDER BY version"
     ).fetchall()
     return [Applied(*r) for r in rows]
 
@@ -149,7 +149,7 @@ def baseline_for(db: Path, names: list[str]) -> tuple[int, str]:
         return BASELINES[shape]
     if shape == "renamed":
         raise SchemaError(
-            f"{db}: temporal columns are already renamed but the file has no {HISTORY_TABLE}; "
+            f"{db}: temporal columns are already renamed but the file has no {MIGRATIONS_TABLE}; "
             "it was changed by hand, so wfhist cannot tell which migrations it has"
         )
     check_schema(db)  # raises SchemaError listing missing and extra columns

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfhist.sqlscript import COMMENT, IDENTIFIER, SPACE, WORD, tokens
+from wfhist.sqltokens import COMMENT, IDENTIFIER, SPACE, WORD, tokens
 
 #: The migration runner's own bookkeeping table (versions, checksums, renames).
 MIGRATIONS_TABLE = "wfhist_migrations"

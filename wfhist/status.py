@@ -29,7 +29,6 @@ from wfhist import adopt
 from wfhist.exceptions import SchemaError
 from wfhist.files import explain_sqlite_error, open_readonly
 from wfhist.migrations import (
-    HISTORY_TABLE,
     Applied,
     Migration,
     baseline_for,
@@ -37,7 +36,7 @@ from wfhist.migrations import (
     read_history,
     resolve_migrations_dir,
 )
-from wfhist.model import read_database
+from wfhist.model import MIGRATIONS_TABLE, read_database
 from wfhist.schema import (
     EXPECTED_BY_STATE,
     INDEXES_BY_STATE,
@@ -58,7 +57,7 @@ SERVICE_CODE_CUTOFF = "2025-11-21T10:05"
 #: The version each known state stands at, for ``--baseline``.
 STATE_VERSION = {"pre-006": 5, "post-006": 6, "2025-11-27": 6, "renamed": 8}
 #: wfhist's own objects (not part of any state of the service's file).
-_OWN = {HISTORY_TABLE, "schema_version", "sqlite_sequence"}
+_OWN = {MIGRATIONS_TABLE, "schema_version", "sqlite_sequence"}
 #: Indexes the historic 005 creates (its statements 11-19) that no earlier state has.
 _INDEXES_005 = ("idx_hour_of_day", "idx_day_of_week", "idx_workflow_type", "idx_started_at")
 _KINDS = ("columns", "indexes", "tables", "views", "triggers")
@@ -342,10 +341,10 @@ def _history_lines(
         try:
             version, name = baseline_for(result.db, names)
         except SchemaError as exc:
-            result.notes.append(f"no {HISTORY_TABLE} and no baseline by shape: {exc}")
+            result.notes.append(f"no {MIGRATIONS_TABLE} and no baseline by shape: {exc}")
             return
         result.notes.append(
-            f"no {HISTORY_TABLE} yet: the first migrate records baseline {version:03d} ({name})"
+            f"no {MIGRATIONS_TABLE} yet: the first migrate records baseline {version:03d} ({name})"
         )
         history = [Applied(version, name, None, "", None, None, "baseline", None)]
     by_file = {m.version: m for m in migrations}
@@ -371,7 +370,7 @@ def _history_lines(
     result.migrations.sort(key=lambda s: s.version)
     if result.recorded and result.user_version != current:
         result.notes.append(
-            f"PRAGMA user_version is {result.user_version} but {HISTORY_TABLE} says {current}: "
+            f"PRAGMA user_version is {result.user_version} but {MIGRATIONS_TABLE} says {current}: "
             "something else changed it"
         )
 
