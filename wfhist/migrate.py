@@ -22,19 +22,15 @@ at all.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import signal
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from wfhist import __version__, adopt, files
+from wfhist.apply import ApplyOutcome, Guard, Interrupted, Step, apply_verified
 from wfhist.backup import backup
 from wfhist.exceptions import MigrationError, SchemaError, UsageError, WfhistError
 from wfhist.lock import migration_lock
@@ -50,15 +46,12 @@ from wfhist.migrations import (
 from wfhist.model import MIGRATIONS_TABLE
 from wfhist.render import render_losses
 from wfhist.schema import TABLE, column_names
-from wfhist.sqlscript import Sandbox, check_script
-from wfhist.verify import verify_connection
+from wfhist.sqlscript import StatementError, check_script
 
 log = logging.getLogger("wfhist.migrate")
 
 #: ``ALTER TABLE … RENAME COLUMN`` exists from this SQLite version on.
 RENAME_COLUMN_SQLITE = (3, 25, 0)
-#: Schema name of the pre-migration state inside the migration's transaction.
-BEFORE = "before"
 
 
 @dataclass
