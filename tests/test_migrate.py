@@ -479,7 +479,7 @@ def test_cli_migrate_status_and_exit_codes(sample_db: Path, capsys) -> None:
     assert os.path.exists(str(sample_db) + ".wfhist-lock")
 
 
-# --- locks: bounded waits, a planted lock file, modes ---------------------------------
+# --- locks met by migrate (the lock itself: tests/test_lock.py) ----------------------
 
 HOLDER = """\
 import sqlite3, sys, time
@@ -547,19 +547,7 @@ def test_a_symlink_planted_as_the_lock_file_is_refused_and_its_target_untouched(
     assert victim.stat().st_mode == stat_before.st_mode
     assert victim.stat().st_mtime_ns == stat_before.st_mtime_ns
     assert not (sample_db.parent / "backups").exists()
-    hard = tmp_path / "other.db.wfhist-lock"
-    os.link(victim, hard)  # a hard link to someone else's file is refused too
-    with pytest.raises(UsageError, match="not a lock file"), migration_lock(tmp_path / "other.db"):
-        pass
-    assert victim.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
-
-
-@pytest.mark.parametrize("mode", [0o600, 0o640])
-def test_the_lock_file_is_no_more_readable_than_the_database(sample_db: Path, mode: int) -> None:
-    sample_db.chmod(mode)
-    migrate(sample_db)
-    lock = Path(f"{sample_db}.wfhist-lock")
-    assert lock.stat().st_mode & 0o777 == mode
+    # hard links, FIFOs and the lock file's mode: tests/test_lock.py
 
 
 def test_max_lock_seconds_rolls_back_a_migration_that_would_keep_writers_waiting(
