@@ -21,6 +21,7 @@ from wfhist.exceptions import MigrationError, SchemaError, UsageError
 from wfhist.model import MIGRATIONS_TABLE
 from wfhist.schema import TABLE, check_schema, classify_columns
 from wfhist.sqlscript import check_script, read_script, renames_in_sql
+from wfhist.sqltokens import COMMENT, tokens
 
 if TYPE_CHECKING:  # only for annotations: this module stays light (status, render use it)
     from wfhist.backup import BackupResult
@@ -46,7 +47,7 @@ BASELINES = {
 }
 
 _FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][\w\-]*)\.sql$")
-_OPT_IN = re.compile(r"^--\s*wfhist-opt-in:\s*(?P<reason>.*)$", re.MULTILINE)
+_OPT_IN = re.compile(r"--\s*wfhist-opt-in:\s*(?P<reason>.*)")
 
 
 def default_migrations_dir() -> Path:
@@ -117,15 +118,25 @@ def discover(migrations_dir: str | Path | None = None) -> list[Migration]:
             )
         sql = read_script(path)
         check_script(sql, str(path))  # the same guard as plan: nothing runs otherwise
-        opt_in = _OPT_IN.search(sql)
+        opt_in = _opt_in(sql)
         found[version] = Migration(
             version=version,
             path=path,
             sql=sql,
             sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-            opt_in=opt_in.group("reason").strip() if opt_in else None,
+            opt_in=opt_in,
         )
     return [found[v] for v in sorted(found)]
+
+
+def _opt_in(sql: str) -> str | None:
+    """The reason of a ``-- wfhist-opt-in: …`` line comment, read as SQLite tokenizes the
+    script: the same words inside a string literal or a ``/* */`` comment are not a marker."""
+    for tok in tokens(sql):
+        m = _OPT_IN.fullmatch(tok.text.rstrip()) if tok.kind == COMMENT else None
+        if m:
+            return m.group("reason").strip()
+    return None
 
 
 def read_history(con: sqlite3.Connection) -> list[Applied] | None:
