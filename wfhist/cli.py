@@ -296,6 +296,13 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     _add_rename_and_json(p, "declare a rename the script does not spell as RENAME COLUMN")
     p.add_argument("--workdir", help="directory for the temporary copies (default: system tmp)")
     p.add_argument(
+        "--max-seconds",
+        type=_seconds,
+        default=600.0,
+        metavar="S",
+        help="stop a migration whose statements run longer (default 600; exit 1, nothing kept)",
+    )
+    p.add_argument(
         "--rewrite",
         metavar="SAFE.sql",
         help="when the migration loses data, write one with its intent that keeps every value "
@@ -313,7 +320,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.rewrite and Path(args.rewrite).exists():
         raise UsageError(f"--rewrite {args.rewrite}: exists; give a new file name")
     result = plan_migration(
-        args.db, args.migration, renames=parse_renames(args.rename), workdir=args.workdir
+        args.db,
+        args.migration,
+        renames=parse_renames(args.rename),
+        workdir=args.workdir,
+        max_seconds=args.max_seconds,
     )
     code = _verdict_out(result.to_dict(), format_plan(result), args.json)
     if code == 0 and args.rewrite:

@@ -2,17 +2,22 @@
 
 ``plan_migration(db, migration)`` never opens ``db`` for writing. It takes one
 consistent snapshot of it through SQLite's online backup API (the source opened
-read-only), and works only on copies of that snapshot in a temporary directory
-that is always removed:
+read-only), and works only on that snapshot and copies of it in a temporary
+directory that is always removed:
 
-* the migration runs on a copy inside one transaction (``sqlscript.run_script``,
-  whose authorizer records which statements drop, create or alter what), and the
-  copy is then verified against the snapshot with :func:`wfhist.verify.verify`;
+* the migration runs on the snapshot through :func:`wfhist.apply.apply_verified`,
+  the very function ``migrate`` runs on the live file -- the same transaction, the
+  same ``before`` attach, sandbox and verification -- and is then rolled back. So
+  ``plan`` and ``migrate`` agree on every verdict by construction;
 * when a statement fails, the transaction leaves nothing behind -- but a runner
   without one would have. The statements before the failing one are committed on
-  a second copy and verified, so the report can say what would have stuck; a third
+  a copy and verified, so the report can say what would have stuck; a second
   copy runs every statement ignoring errors (what ``sqlite3 live.db < file.sql``
   does), which for the historic 005 means an empty table.
+
+Every statement runs under one :class:`wfhist.apply.Guard`: a statement that never
+ends is stopped after ``max_seconds`` (``--max-seconds``), and Ctrl-C stops the
+running statement at once (exit 130); the temporary directory is removed either way.
 
 Why compare against the snapshot and not the live file: the service may insert
 or update rows while we plan. Verifying the migrated copy against the live file
@@ -38,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wfhist import files
+from wfhist.apply import ApplyOutcome, Guard, Interrupted, Step, apply_verified
 from wfhist.backup import online_copy
 from wfhist.exceptions import UsageError
 from wfhist.files import open_writer, validate_db_path
@@ -52,6 +59,10 @@ from wfhist.sqlscript import (
     run_script,
 )
 from wfhist.verify import FAIL, PASS, Renames, VerifyResult, merge_renames, verify
+
+#: Default bound of a dry run's statements (``--max-seconds``): a statement that never ends
+#: (a recursive CTE without a limit) is stopped instead of running forever.
+MAX_SECONDS = 600.0
 
 #: Authorizer actions that destroy or rebuild structure (listed first in the report).
 DESTRUCTIVE = ("DROP TABLE", "DROP INDEX", "DROP TRIGGER", "DROP VIEW", "ALTER TABLE", "DELETE")
@@ -105,13 +116,17 @@ def plan_migration(
     *,
     renames: Renames | None = None,
     workdir: str | Path | None = None,
+    max_seconds: float | None = MAX_SECONDS,
 ) -> PlanResult:
     """Apply ``migration`` to a copy of ``db`` and verify the copy; ``db`` stays untouched.
 
     ``renames`` adds to the ``ALTER TABLE ... RENAME COLUMN`` statements found in the
     script (the only renames verification accepts). ``workdir`` is where the
     temporary copies go (default: the system temporary directory); it needs room
-    for three copies of the database when the migration fails.
+    for three copies of the database when the migration fails. ``max_seconds``
+    bounds the statements' run (a statement that never ends is stopped, exit 1;
+    ``None``: no bound); Ctrl-C stops it too (exit 130). Either way the temporary
+    directory is removed.
     """
     started = time.perf_counter()
     db_path = validate_db_path(db)
@@ -125,31 +140,56 @@ def plan_migration(
         statements=len(checked),
         renames=declared,
     )
-    with _temporary_directory(workdir) as tmp:
-        snapshot = Path(tmp) / "snapshot.db"
-        online_copy(db_path, snapshot)
-        work = _copy(snapshot, "migrated.db")
-        try:
-            script = _apply(work, sql, str(script_path))
-        except StatementError as err:
-            result.actions = _actions(err.actions)
-            result.error = {
-                "statement_number": err.statement_number,
-                "statement": err.statement,
-                "message": err.sqlite_message,
-            }
-            if err.partial:
-                result.partial = _verify_partial(snapshot, err.partial, str(script_path), renames)
-            result.keep_going = _keep_going(snapshot, checked, declared)
-        else:
-            result.actions = _actions(script.actions)
-            verification = verify(snapshot, work, renames=declared)
-            # Name the files the reader knows; the temporary copies are gone after this.
-            verification.before["path"] = f"{db_path} (snapshot)"
-            verification.after["path"] = f"{db_path} + {script_path.name} (temporary copy)"
-            result.verification = verification
+    guard = Guard(
+        max_seconds,
+        over=f"{script_path}: the dry run took longer than --max-seconds {max_seconds or 0:g} "
+        "(a statement that never ends?); stopped, the live file was only read",
+    )
+    try:
+        with _temporary_directory(workdir) as tmp:
+            _plan_in(Path(tmp), db_path, script_path, checked, renames, guard, result)
+    except Interrupted as exc:
+        raise Interrupted(
+            f"{script_path}: dry run interrupted (Ctrl-C); the live file was only read and "
+            "the temporary copies are removed"
+        ) from exc
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _plan_in(
+    tmp: Path,
+    db_path: Path,
+    script_path: Path,
+    checked: list[Statement],
+    renames: Renames | None,
+    guard: Guard,
+    result: PlanResult,
+) -> None:
+    """Snapshot, then ``migrate``'s transaction on it; after an error, what would have stuck."""
+    snapshot = tmp / "snapshot.db"
+    online_copy(db_path, snapshot)
+    labels = (f"{db_path} (snapshot)", f"{db_path} + {script_path.name} (temporary copy)")
+    outcome = ApplyOutcome()
+    step = Step(script_path.name, str(script_path), [s.text for s in checked])
+    try:
+        _dry_run(snapshot, step, result.renames, guard, labels, outcome)
+    except StatementError as err:
+        result.actions = _actions(err.actions)
+        result.error = {
+            "statement_number": err.statement_number,
+            "statement": err.statement,
+            "message": err.sqlite_message,
+        }
+        # Rolled back: the snapshot is again the state the migration started from.
+        if err.partial:
+            result.partial = _verify_partial(
+                snapshot, err.partial, str(script_path), renames, guard
+            )
+        result.keep_going = _keep_going(snapshot, checked, result.renames, guard)
+    else:
+        result.actions = _actions(outcome.actions)
+        result.verification = outcome.verification
 
 
 def _temporary_directory(workdir: str | Path | None) -> tempfile.TemporaryDirectory[str]:
@@ -169,10 +209,43 @@ def _copy(snapshot: Path, name: str) -> Path:
     return target
 
 
-def _apply(path: Path, sql: str, source: str) -> ScriptResult:
+def _dry_run(
+    snapshot: Path,
+    step: Step,
+    renames: Renames,
+    guard: Guard,
+    labels: tuple[str, str],
+    outcome: ApplyOutcome,
+) -> None:
+    """``migrate``'s transaction on the snapshot itself (:func:`apply_verified`), rolled back."""
+    con = open_writer(snapshot)
+    try:
+        apply_verified(
+            con,
+            snapshot,
+            [step],
+            renames=renames,
+            guard=guard,
+            labels=labels,
+            commit=False,
+            wait=files.BUSY_TIMEOUT_S,
+            outcome=outcome,
+            who="plan",
+        )
+    finally:
+        con.close()
+
+
+def _apply(path: Path, sql: str, source: str, guard: Guard) -> ScriptResult:
+    """Run ``sql`` on ``path`` and COMMIT (what a runner without a transaction leaves)."""
     con = open_writer(path)
     try:
-        return run_script(con, sql, source=source)
+        with guard.active(con):
+            try:
+                return run_script(con, sql, source=source)
+            except StatementError as exc:
+                guard.check(exc)
+                raise
     finally:
         con.close()
 
@@ -182,17 +255,17 @@ def _actions(raw: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
 
 
 def _verify_partial(
-    snapshot: Path, statements: list[str], source: str, renames: Renames | None
+    snapshot: Path, statements: list[str], source: str, renames: Renames | None, guard: Guard
 ) -> VerifyResult:
     """Commit the statements that ran before the error on a copy, and verify that state."""
     text = "\n".join(statements)
     partial = _copy(snapshot, "partial.db")
-    _apply(partial, text, f"{source} (statements 1-{len(statements)})")
+    _apply(partial, text, f"{source} (statements 1-{len(statements)})", guard)
     return verify(snapshot, partial, renames=merge_renames(renames_in_sql(text), renames))
 
 
 def _keep_going(
-    snapshot: Path, checked: list[Statement], renames: dict[str, Any]
+    snapshot: Path, checked: list[Statement], renames: dict[str, Any], guard: Guard
 ) -> dict[str, Any]:
     """Run every statement in autocommit, ignoring errors, like ``sqlite3 db < file.sql``.
 
@@ -205,13 +278,16 @@ def _keep_going(
     sandbox = Sandbox()
     con.set_authorizer(sandbox)
     try:
-        for stmt in checked:
-            sandbox.statement_number, sandbox.denied = stmt.number, None
-            try:
-                con.execute(stmt.text)
-            except sqlite3.Error as exc:
-                why = f"not allowed: {sandbox.denied}" if sandbox.denied else str(exc)
-                errors.append({"statement_number": stmt.number, "message": why})
+        with guard.active(con):
+            for stmt in checked:
+                sandbox.statement_number, sandbox.denied = stmt.number, None
+                try:
+                    con.execute(stmt.text)
+                except sqlite3.Error as exc:
+                    guard.check(exc)
+                    why = f"not allowed: {sandbox.denied}" if sandbox.denied else str(exc)
+                    errors.append({"statement_number": stmt.number, "message": why})
+        guard.check()
     finally:
         con.close()
     return {"errors": errors, "verification": verify(snapshot, copy, renames=renames)}
