@@ -341,23 +341,6 @@ def test_cli_backup_prints_the_proof(sample_db: Path, tmp_path: Path, capsys) ->
     assert data["sha256"] == file_sha256(Path(data["path"]))
 
 
-def test_page_proof_sees_one_changed_byte_and_a_missing_page(tmp_path: Path) -> None:
-    from wfhist.proof import compare_snapshot, open_for_proof
-
-    db = make_db(tmp_path / "workflow_history.db")
-    copy = tmp_path / "copy.db"
-    online_copy(db, copy)
-    size, pages = 4096, db.stat().st_size // 4096
-    with open_for_proof(db) as raw:
-        assert compare_snapshot(raw, copy, size, pages).equal
-        data = bytearray(copy.read_bytes())
-        data[size * (pages // 2) + 2000] ^= 0x40
-        copy.write_bytes(bytes(data))
-        assert not compare_snapshot(raw, copy, size, pages).equal
-        copy.write_bytes(bytes(data[: size * (pages - 1)]))
-        assert not compare_snapshot(raw, copy, size, pages).equal
-
-
 def test_the_real_shaped_sample_backs_up_with_unchecked_foreign_keys_named(
     sample_db: Path, tmp_path: Path
 ) -> None:
