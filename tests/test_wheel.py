@@ -1,32 +1,17 @@
-"""Migrations and notebooks are found in a checkout and in an installed wheel's package data.
+"""A wheel ships every migration and notebook as package data.
 
 The full check (build the wheel, install it into a clean venv, run demo, migrate
-and a report outside the checkout) is CI's wheel smoke test in ``.ci/run``; these
-tests keep the pieces honest in seconds.
+and a report outside the checkout) is CI's wheel smoke test in ``.ci/run``; this
+test keeps the packaging honest in seconds. Where wfhist finds the files (checkout
+or package data) is tests/test_resources.py.
 """
 
 from __future__ import annotations
 
 import ast
-import shutil
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 from tests.conftest import ROOT
-from wfhist import resources
-
-
-def test_checkout_folders_are_the_source_of_truth() -> None:
-    assert resources.migrations_dir() == ROOT / "migrations"
-    assert resources.notebooks_dir() == ROOT / "notebooks"
-    names = sorted(p.name for p in resources.migrations_dir().glob("*.sql"))
-    assert names[:3] == [
-        "006_add_scoring_version.sql",
-        "007_schema_version_view.sql",
-        "008_rename_temporal_columns.sql",
-    ]
 
 
 def test_packaging_ships_every_migration_and_notebook() -> None:
@@ -52,28 +37,3 @@ def test_packaging_ships_every_migration_and_notebook() -> None:
             if not p.match(pattern) and not p.name.startswith(".")  # .ipynb_checkpoints
         ]
         assert others == [], f"{folder}/ holds files the wheel would not ship: {others}"
-
-
-def test_installed_layout_uses_package_data(tmp_path: Path) -> None:
-    """A copy of the package laid out as pip installs it, imported from outside the checkout."""
-    site = tmp_path / "site"
-    shutil.copytree(ROOT / "wfhist", site / "wfhist", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "migrations", site / "wfhist" / "data" / "migrations")
-    shutil.copytree(ROOT / "notebooks", site / "wfhist" / "data" / "notebooks")
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import wfhist.resources as r; "
-        "print(r.__file__); print(r.migrations_dir()); print(r.notebooks_dir())"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(site)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.split()
-    assert out == [
-        str(site / "wfhist" / "resources.py"),
-        str(site / "wfhist" / "data" / "migrations"),
-        str(site / "wfhist" / "data" / "notebooks"),
-    ]
