@@ -35,7 +35,7 @@ from reportruns import (
 )
 
 from wfhist.cli import main
-from wfhist.report import NOTEBOOK_DIR, REPORTS
+from wfhist.report import NOTEBOOK_DIR, REPORTS, report_parameters
 
 NOTEBOOKS = [NOTEBOOK_DIR / f"{name}.ipynb" for name in REPORTS]
 _ASSIGNMENT = re.compile(r"^(\w+)\s*(?::\s*([\w\[\], ]+))?\s*=\s*(.+?)\s*(?:#\s*(.*))?$")
@@ -79,6 +79,16 @@ def test_exactly_one_parameters_cell_every_parameter_typed_and_documented(path: 
         assert info["inferred_type_name"] not in (None, "None"), name
         assert info["help"], name
     assert "db_path" in inspected and "json_path" in inspected
+    # wfhist reads the cell itself (no papermill import before refusing a bad value): same view
+    mine = report_parameters(path.stem)
+    assert list(mine) == list(inspected)
+    for name, info in inspected.items():
+        ours = mine[name]
+        assert (ours.type, ours.default, ours.help) == (
+            info["inferred_type_name"],
+            info["default"],
+            info["help"],
+        ), name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -71,32 +71,60 @@ def notebook_path(name: str) -> Path:
     return path
 
 
-def report_parameters(name: str) -> dict[str, Parameter]:
-    """The parameters cell of report ``name``, as papermill reads it (``--help-notebook``)."""
-    import papermill
+def _cells(path: Path) -> list[dict[str, Any]]:
+    """A notebook's cells as ``cell_type``, ``source`` (one string) and ``tags``.
 
-    found = papermill.inspect_notebook(str(notebook_path(name)))
-    return {
-        k: Parameter(
-            name=k,
-            type=str(v.get("inferred_type_name") or "None"),
-            default=str(v.get("default")),
-            help=str(v.get("help") or ""),
+    Plain JSON: nbformat's import (jsonschema) alone costs over a second, and
+    these reads happen before a bad parameter is refused.
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        {
+            "cell_type": c.get("cell_type"),
+            "source": "".join(c.get("source") or [])
+            if isinstance(c.get("source"), list)
+            else str(c.get("source") or ""),
+            "tags": list((c.get("metadata") or {}).get("tags") or []),
+        }
+        for c in nb.get("cells", [])
+    ]
+
+
+def report_parameters(name: str) -> dict[str, Parameter]:
+    """The parameters cell of report ``name``: ``name: type = default  # help`` per line.
+
+    Read with :mod:`ast` rather than ``papermill.inspect_notebook`` (which reads
+    the same lines the same way; ``tests/test_notebooks.py`` checks they agree)
+    because importing papermill takes seconds, and a mistyped parameter must be
+    refused within about a second.
+    """
+    cell = next((c for c in _cells(notebook_path(name)) if "parameters" in c["tags"]), None)
+    if cell is None:
+        return {}
+    source = cell["source"]
+    lines = source.splitlines()
+    out: dict[str, Parameter] = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+            continue
+        line = lines[node.lineno - 1]
+        default = ast.get_source_segment(source, node.value) if node.value else None
+        out[node.target.id] = Parameter(
+            name=node.target.id,
+            type=ast.unparse(node.annotation),
+            default=str(default),
+            help=line[node.end_col_offset :].partition("#")[2].strip(),  # after the value
         )
-        for k, v in found.items()
-    }
+    return out
 
 
 def title_and_description(path: Path) -> tuple[str, str]:
     """The notebook's first heading, and the first sentence of prose under a heading."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
     title, body = path.stem, ""
-    for cell in nb.cells:
-        if cell.cell_type != "markdown" or not cell.source.lstrip().startswith("#"):
+    for cell in _cells(path):
+        if cell["cell_type"] != "markdown" or not cell["source"].lstrip().startswith("#"):
             continue
-        lines = [line.strip() for line in cell.source.strip().splitlines()]
+        lines = [line.strip() for line in cell["source"].strip().splitlines()]
         if title == path.stem:
             title = lines[0].lstrip("#").strip()
         body = " ".join(line for line in lines[1:] if line).split(". ")[0]
@@ -241,10 +269,10 @@ def validate_values(name: str, values: Mapping[str, Any]) -> None:
 
     Raises :class:`UsageError` (one line, exit 2) for the first bad value.
     """
-    from wfhist.read import validate_tz
-
     for key in ("tz", "source_tz"):
         if str(values.get(key) or "").strip():
+            from wfhist.read import validate_tz  # DuckDB's zone list: imported only when needed
+
             validate_tz(str(values[key]), key)
     for key in ("since", "until"):
         text = str(values.get(key) or "").strip()
