@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, MIGRATIONS
 
-from tests.hostile_cases import CASES, PASS, REFUSED, HostileCase, files_under, materialize
 from wfhist import migrate as migrate_mod
 from wfhist.backup import content_hash
 from wfhist.cli import main
@@ -576,35 +575,6 @@ def test_migrate_passes_on_the_real_shape_with_a_non_unique_parent_key(sample_db
         con.close()
     assert main(["migrate", str(sample_db)]) == 0
     assert status(sample_db).current_version == 7
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.fixture for c in CASES])
-def test_hostile_migration_gets_the_same_verdict_from_migrate_as_from_plan(
-    case: HostileCase, sample_db: Path, tmp_path: Path
-) -> None:
-    d = tmp_path / "hostile"
-    d.mkdir()
-    out_dir = tmp_path / "outside"
-    out_dir.mkdir()
-    materialize(case, d / f"006_{case.path.stem}.sql", live_db=sample_db, out_dir=out_dir)
-    before = content_hash(sample_db)
-    if case.outcome == PASS:
-        result = migrate(sample_db, migrations_dir=d)
-        assert result.verdict == "PASS" and result.committed
-        assert set(case.columns_added) <= set(_columns(sample_db))
-        return
-    with pytest.raises(MigrationError) as info:
-        migrate(sample_db, migrations_dir=d)
-    message = str(info.value)
-    assert case.says in message
-    if case.statement is not None:
-        assert f"statement {case.statement}" in message
-    if case.outcome == REFUSED:
-        assert "refused" in message and not (sample_db.parent / "backups").exists()
-    else:
-        assert isinstance(info.value, MigrationFailed) and "unchanged at version 005" in message
-    assert content_hash(sample_db) == before
-    assert files_under(out_dir) == {}
 
 
 def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(

@@ -272,32 +272,6 @@ def test_hostile_migration_through_plan_cli(
     assert _outside_files(tmp_path) == files
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.fixture for c in CASES])
-def test_hostile_verdict_of_the_runner_matches_the_table(
-    case: HostileCase, sample_db: Path, tmp_path: Path
-) -> None:
-    """The runner ``migrate`` uses (run_script) reaches the same verdict as ``plan`` on a copy."""
-    copy = tmp_path / "copy.db"
-    online_copy(sample_db, copy)
-    sql = materialize(
-        case, tmp_path / case.fixture, live_db=sample_db, out_dir=tmp_path
-    ).read_text()
-    con = sqlite3.connect(copy, isolation_level=None)
-    try:
-        if case.outcome == REFUSED:
-            with pytest.raises(RefusedStatement) as refused:
-                run_script(con, sql, source=case.fixture)
-            assert refused.value.statement_number == case.statement
-        elif case.outcome == FAIL and case.statement is not None:
-            with pytest.raises(StatementError) as failed:
-                run_script(con, sql, source=case.fixture)
-            assert failed.value.statement_number == case.statement
-        else:
-            run_script(con, sql, source=case.fixture, end="rollback")
-    finally:
-        con.close()
-
-
 def test_plan_refusal_is_raised_before_anything_is_copied(sample_db: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "plan-work"
     workdir.mkdir()
