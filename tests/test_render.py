@@ -79,3 +79,36 @@ def test_unknown_type_is_refused_and_subclasses_use_the_base_renderer() -> None:
         assert render(Child(2)) == "base 2"
     finally:
         del RENDERERS[Base]
+
+
+def test_plan_renders_drops_the_error_what_would_have_stuck_and_the_verdict(
+    sample_db: Path,
+) -> None:
+    from conftest import FIXTURES, MIGRATIONS
+
+    from wfhist.plan import plan_migration
+    from wfhist.render import describe_changes
+
+    failed = plan_migration(sample_db, FIXTURES / "005_rename_temporal_columns.sql")
+    assert failed.error is not None and failed.partial and failed.keep_going
+    text = render(failed)
+    lines = text.splitlines()
+    assert lines[0].startswith(f"plan: {failed.migration} ({failed.statements} statements)")
+    assert lines[1].startswith("drops/rewrites: #1 ALTER TABLE workflow_history")
+    n = failed.error["statement_number"]
+    assert f"ERROR at statement {n} of {failed.statements}: no such column" in text
+    assert f"statements 1-{n - 1} would have stuck (verdict of that state: FAIL):" in text
+    for change in describe_changes(failed.partial) + describe_changes(
+        failed.keep_going["verification"]
+    ):
+        assert f"  {change}" in lines
+    assert "  rows lost: workflow_history 458 of 458" in lines  # what `sqlite3 db < file` leaves
+    assert lines[-1].startswith("plan verdict: FAIL")
+    passed = plan_migration(sample_db, MIGRATIONS / "006_add_scoring_version.sql")
+    assert passed.verification is not None
+    assert describe_changes(passed.verification) == [
+        "columns added: workflow_history.scoring_version"
+    ]
+    text = render(passed, width=80)
+    assert render(passed.verification, width=80) in text  # the verification's own table
+    assert text.splitlines()[-1].startswith("plan verdict: PASS")

@@ -172,6 +172,42 @@ def test_a_backup_result_document_is_not_taken_for_a_manifest(tmp_path: Path) ->
         jsonschema.validate(manifest, schema("backup"))
 
 
-@pytest.mark.parametrize("kind", ["verify", "migrate", "backup", "rollback"])
+@pytest.mark.parametrize("kind", ["verify", "plan", "migrate", "backup", "rollback"])
 def test_every_shipped_schema_is_a_valid_schema(kind: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schema(kind))
+
+
+# --- plan ------------------------------------------------------------------------------
+
+
+def test_real_plan_results_validate_passing_losing_and_failing(sample_db: Path) -> None:
+    """The shipped 006 (PASS), 005 restricted to existing columns (loses values), and 005
+    as written (fails mid-script: partial state and a keep-going run)."""
+    from conftest import FIXTURES, MIGRATIONS
+
+    from wfhist.plan import plan_migration
+
+    validator = jsonschema.Draft202012Validator(schema("plan"))
+    verify_validator = jsonschema.Draft202012Validator(schema("verify"))
+    runs = [
+        plan_migration(sample_db, MIGRATIONS / "006_add_scoring_version.sql"),
+        plan_migration(sample_db, FIXTURES / "005_restricted_to_existing_columns.sql"),
+        plan_migration(sample_db, FIXTURES / "005_rename_temporal_columns.sql"),
+    ]
+    assert [r.verdict for r in runs] == ["PASS", "FAIL", "FAIL"]
+    assert runs[2].error and runs[2].partial and runs[2].keep_going  # every branch is filled
+    for result in runs:
+        doc = json.loads(dumps(result))
+        assert doc["format"] == "wfhist-plan/1" and doc["kind"] == "plan"
+        validator.validate(doc)
+        nested = [
+            doc["verification"],
+            doc["partial"],
+            (doc["keep_going"] or {}).get("verification"),
+        ]
+        for verification in filter(None, nested):
+            verify_validator.validate(verification)  # complete verify documents, not fragments
+    broken = to_json(runs[2])
+    broken["error"]["statement_no"] = broken["error"].pop("statement_number")
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(broken)

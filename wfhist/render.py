@@ -1,7 +1,7 @@
 """The one module that turns results into text for people.
 
-Each result type has one renderer, registered in :data:`RENDERERS`. Adding a
-result kind (plan, migrate, backup, rollback, report) is one function here and
+Each result type (verify, plan, migrate, backup, rollback) has one renderer,
+registered in :data:`RENDERERS`. Adding a result kind is one function here and
 one line in the registry; :func:`render` finds it by the result's type, so the
 CLI, notebooks and other modules never format a result themselves.
 """
@@ -9,11 +9,12 @@ CLI, notebooks and other modules never format a result themselves.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
+from wfhist.plan import DESTRUCTIVE, PlanResult
 from wfhist.rollback import RollbackResult
 from wfhist.verify.result import VerifyResult
 
@@ -60,6 +61,101 @@ def render_losses(result: VerifyResult) -> str:
         )
         parts.append(f"{len(result.columns_dropped)} columns would have been lost: {names}")
     return "; ".join(parts) or "no check failed"
+
+
+def describe_changes(result: VerifyResult) -> list[str]:
+    """What a verified state differs in, one short line per kind (empty when nothing)."""
+    lines = []
+    for t in (t for t, i in result.tables.items() if i.get("status") == "dropped"):
+        lines.append(f"table {t} dropped ({result.tables[t]['rows_before']} rows)")
+    missing = {t: i["rows_missing"] for t, i in result.tables.items() if i.get("rows_missing")}
+    if missing:
+        lines.append(
+            "rows lost: "
+            + ", ".join(f"{t} {n} of {result.tables[t]['rows_before']}" for t, n in missing.items())
+        )
+    if result.columns_dropped:
+        with_values = [d for d in result.columns_dropped if d["non_null"]]
+        lines.append(
+            f"{len(result.columns_dropped)} columns dropped ({len(with_values)} holding values): "
+            + _short(f"{d['table']}.{d['column']}" for d in result.columns_dropped)
+        )
+    if result.columns_added:
+        lines.append(
+            "columns added: " + _short(f"{a['table']}.{a['column']}" for a in result.columns_added)
+        )
+    if result.columns_renamed:
+        lines.append(
+            "columns renamed: "
+            + _short(f"{r['table']}.{r['old']} -> {r['new']}" for r in result.columns_renamed)
+        )
+    changed = [v for v in result.values_changed if v["changed"]]
+    if changed:
+        lines.append(
+            "values changed: "
+            + _short(f"{v['table']}.{v['column']} {v['changed']}" for v in changed)
+        )
+    if result.indexes_dropped:
+        lines.append("indexes dropped: " + _short(i["name"] for i in result.indexes_dropped))
+    if result.indexes_added:
+        lines.append("indexes added: " + _short(i["name"] for i in result.indexes_added))
+    added_tables = [t for t, i in result.tables.items() if i.get("status") == "added"]
+    if added_tables:
+        lines.append("tables added: " + _short(added_tables))
+    return lines
+
+
+def _short(items: Iterable[str], limit: int = 8) -> str:
+    shown = list(items)
+    return ", ".join(shown[:limit]) + (
+        f" (+{len(shown) - limit} more)" if len(shown) > limit else ""
+    )
+
+
+def _plan_error(result: PlanResult) -> list[str]:
+    """The failing statement, then what a runner without a transaction would have left."""
+    err = result.error or {}
+    stmt = " ".join(str(err["statement"]).split())
+    lines = [
+        "",
+        f"ERROR at statement {err['statement_number']} of {result.statements}: {err['message']}",
+        f"  {stmt[:200]}{'…' if len(stmt) > 200 else ''}",
+        "In one transaction (wfhist migrate) nothing is changed: it rolls back.",
+    ]
+    done = (err["statement_number"] or 1) - 1
+    if result.partial is not None:
+        lines.append(
+            f"Without a transaction, statements 1-{done} would have stuck "
+            f"(verdict of that state: {result.partial.verdict}):"
+        )
+        lines += [f"  {c}" for c in describe_changes(result.partial) or ["nothing"]]
+    else:
+        lines.append("The failing statement is the first: nothing would have stuck.")
+    if result.keep_going:
+        kg = result.keep_going
+        lines.append(
+            f"A runner that ignores errors ({len(kg['errors'])} failing statements) "
+            f"would leave (verdict {kg['verification'].verdict}):"
+        )
+        lines += [f"  {c}" for c in describe_changes(kg["verification"]) or ["nothing"]]
+    return lines
+
+
+def render_plan(result: PlanResult, *, width: int = 100, max_lines: int = 4) -> str:
+    """The dry run's report: what it drops or rewrites, error or verification, the verdict."""
+    lines = [f"plan: {result.migration} ({result.statements} statements) on a copy of {result.db}"]
+    destructive = [a for a in result.actions if a["action"] in DESTRUCTIVE]
+    if destructive:
+        lines.append(
+            "drops/rewrites: "
+            + _short((f"#{a['statement']} {a['action']} {a['object']}" for a in destructive), 10)
+        )
+    if result.error:
+        lines += _plan_error(result)
+    elif result.verification is not None:
+        lines += ["", render_verify(result.verification, width=width, max_lines=max_lines)]
+    lines += ["", f"plan verdict: {result.verdict}  ({result.seconds:.2f} s)"]
+    return "\n".join(lines)
 
 
 def _versions(versions: list[int]) -> str:
@@ -115,6 +211,7 @@ def render_rollback(result: RollbackResult) -> str:
 RENDERERS: dict[type, Renderer] = {
     VerifyResult: render_verify,
     MigrateResult: render_migrate,
+    PlanResult: render_plan,
     BackupResult: render_backup,
     RollbackResult: render_rollback,
 }

@@ -18,6 +18,7 @@ from typing import Any
 
 from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
+from wfhist.plan import PlanResult
 from wfhist.rollback import RollbackResult
 from wfhist.verify.result import VerifyResult
 
@@ -38,6 +39,7 @@ class Kind:
 #: Result type -> its kind. ``body`` returns the JSON-ready fields of the result.
 SERIALIZERS: dict[type, Kind] = {
     VerifyResult: Kind("verify", 1, lambda r: r.to_dict()),
+    PlanResult: Kind("plan", 1, lambda r: _plan_body(r)),
     MigrateResult: Kind("migrate", 1, lambda r: _migrate_body(r)),
     # 1 and 2 name the manifest written next to each backup (wfhist.backup.MANIFEST_FORMAT):
     # the result of a run starts at 3, so one format string never names two shapes
@@ -50,6 +52,16 @@ def _migrate_body(result: MigrateResult) -> dict[str, Any]:
     """A migrate run; its verification is a complete ``wfhist-verify`` document."""
     body = result.to_dict()
     body["verification"] = to_json(result.verification) if result.verification else None
+    return body
+
+
+def _plan_body(result: PlanResult) -> dict[str, Any]:
+    """A dry run; each of its verifications is a complete ``wfhist-verify`` document."""
+    body = result.to_dict()
+    for key, verification in (("verification", result.verification), ("partial", result.partial)):
+        body[key] = to_json(verification) if verification else None
+    if result.keep_going:
+        body["keep_going"]["verification"] = to_json(result.keep_going["verification"])
     return body
 
 
