@@ -172,7 +172,7 @@ def test_a_backup_result_document_is_not_taken_for_a_manifest(tmp_path: Path) ->
         jsonschema.validate(manifest, schema("backup"))
 
 
-@pytest.mark.parametrize("kind", ["verify", "plan", "migrate", "backup", "rollback"])
+@pytest.mark.parametrize("kind", ["verify", "plan", "migrate", "backup", "rollback", "status"])
 def test_every_shipped_schema_is_a_valid_schema(kind: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schema(kind))
 
@@ -211,3 +211,42 @@ def test_real_plan_results_validate_passing_losing_and_failing(sample_db: Path) 
     broken["error"]["statement_no"] = broken["error"].pop("statement_number")
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(broken)
+
+
+# --- status ----------------------------------------------------------------------------
+
+
+def test_real_status_results_validate_every_state_drift_and_a_stranger(
+    tmp_path: Path, sample_db: Path
+) -> None:
+    import shutil
+
+    from conftest import MIGRATIONS
+
+    from wfhist.demo import create_sample_db
+    from wfhist.migrate import migrate
+    from wfhist.schema import STATES
+    from wfhist.status import status
+
+    results = [status(create_sample_db(tmp_path / f"{s}.db", rows=30, state=s)) for s in STATES]
+    private = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, private)
+    migrate(sample_db, migrations_dir=private)
+    with (private / "006_add_scoring_version.sql").open("a") as fh:
+        fh.write("\n-- edited after it was applied\n")
+    (private / "007_schema_version_view.sql").unlink()
+    drifted = status(sample_db, migrations_dir=private)
+    assert {m.checksum for m in drifted.migrations} >= {"changed", "missing", "-"}
+    stranger = tmp_path / "odd.db"
+    _exec(stranger, "CREATE TABLE workflow_history (id INTEGER PRIMARY KEY, colour TEXT)")
+    results += [drifted, status(stranger)]
+    assert results[-1].shape == "unknown" and results[-1].notes
+    validator = jsonschema.Draft202012Validator(schema("status"))
+    for result in results:
+        doc = json.loads(dumps(result))
+        assert doc["format"] == "wfhist-status/1" and doc["kind"] == "status"
+        validator.validate(doc)
+    doc = to_json(drifted)
+    doc["migrations"][0]["sha"] = doc["migrations"][0].pop("checksum")
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(doc)

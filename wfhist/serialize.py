@@ -20,6 +20,7 @@ from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
 from wfhist.plan import PlanResult
 from wfhist.rollback import RollbackResult
+from wfhist.status import StatusResult
 from wfhist.verify.result import VerifyResult
 
 
@@ -45,6 +46,7 @@ SERIALIZERS: dict[type, Kind] = {
     # the result of a run starts at 3, so one format string never names two shapes
     BackupResult: Kind("backup", 3, lambda r: r.to_dict()),
     RollbackResult: Kind("rollback", 1, lambda r: r.to_dict()),
+    StatusResult: Kind("status", 1, lambda r: r.to_dict()),
 }
 
 
