@@ -14,12 +14,17 @@ DuckDB and pandas just to check a path.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from wfhist.exceptions import LockedError, UsageError, WfhistError
+
+log = logging.getLogger("wfhist.files")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: SQLite's smallest page size: a real database file is at least one page long.
@@ -236,30 +241,35 @@ def hot_journal_error(path: str | os.PathLike[str]) -> UsageError:
     )
 
 
-def refuse_hot_journal(path: Path, busy_timeout: float | None = None) -> None:
-    """Raise :func:`hot_journal_error` if a crashed writer left ``path`` a hot journal.
+def check_readable(path: Path, busy_timeout: float | None = None) -> None:
+    """Take and release a read lock on ``path`` within the bound, or say why not.
 
-    Readers (every read-only command, DuckDB's scanner) cannot roll a hot
-    journal back; SQLite then says only "attempt to write a readonly database".
-    A non-empty ``-journal`` also exists while a live writer is mid-transaction,
-    so only SQLite can tell the two apart: a read-only probe fails with
-    SQLITE_READONLY_ROLLBACK for a hot journal and reads normally beside a live
-    writer (or waits at most ``busy_timeout`` for it, then :func:`locked_error`).
-    Other errors are left to the caller's own reads.
+    For readers that cannot bound their own wait: DuckDB's sqlite scanner waits
+    5 s per statement on a locked file whatever ``--busy-timeout`` says, and
+    cannot roll back a hot journal (it only says "attempt to write a readonly
+    database"). A read-only probe is retried from Python (so Ctrl-C ends it at
+    once, unlike SQLite's own busy wait) for at most ``busy_timeout`` seconds,
+    saying once that it waits, then raises :func:`locked_error`; a crashed
+    writer's hot journal raises :func:`hot_journal_error` (a live writer's
+    journal just reads). Other errors are left to the caller's own reads.
     """
-    try:
-        if Path(f"{path}-journal").stat().st_size == 0:
-            return
-    except OSError:
-        return
     wait = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
-    con = sqlite3.connect(readonly_uri(path), uri=True, isolation_level=None, timeout=wait)
+    deadline = time.monotonic() + wait
+    con = sqlite3.connect(readonly_uri(path), uri=True, isolation_level=None, timeout=0)
     try:
-        con.execute("PRAGMA schema_version").fetchall()
-    except sqlite3.Error as exc:
-        if getattr(exc, "sqlite_errorcode", None) == _READONLY_ROLLBACK:
-            raise hot_journal_error(path) from None
-        if is_locked_error(exc):
-            raise locked_error(path, busy_timeout, "read it") from exc
+        for attempt in itertools.count():
+            try:
+                con.execute("PRAGMA schema_version").fetchall()
+                return
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", None) == _READONLY_ROLLBACK:
+                    raise hot_journal_error(path) from None
+                if not is_locked_error(exc):
+                    return
+                if time.monotonic() >= deadline:
+                    raise locked_error(path, busy_timeout, "read it") from exc
+                if attempt == 0:
+                    log.info("%s: another process holds a lock; waiting up to %g s", path, wait)
+            time.sleep(0.05)
     finally:
         con.close()

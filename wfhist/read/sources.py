@@ -95,7 +95,7 @@ def attach_source(
     profile is added by the caller (:mod:`wfhist.read.profile`).
     """
     p = validate_db_path(path)
-    files.refuse_hot_journal(p)  # DuckDB would only say "attempt to write a readonly database"
+    files.check_readable(p)  # the scanner waits 5 s per statement, cannot roll a hot journal back
     try:
         con.execute(
             f"ATTACH {sql_literal(str(p))} AS {quote_ident(alias)} (TYPE sqlite, READ_ONLY)"
