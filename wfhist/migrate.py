@@ -5,7 +5,9 @@ pending from the file's own records → write a verified backup (the safety net)
 → in ONE write transaction (``BEGIN IMMEDIATE``): attach the file's state at
 that moment as ``before``, run every pending migration, record each in
 ``wfhist_migrations`` and ``PRAGMA user_version``, and verify the result value
-by value against ``before`` → COMMIT only on PASS/WARN, ROLLBACK on FAIL.
+by value against ``before`` → COMMIT only on PASS/WARN, ROLLBACK on FAIL. That
+transaction is :func:`wfhist.apply.apply_verified`, which ``plan`` runs too (on
+its snapshot copy, then rolled back): the two reach the same verdict by construction.
 
 Why one transaction for apply *and* verify: the service may keep writing. Any
 row it committed before the write lock is in ``before`` and is compared; none
