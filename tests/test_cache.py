@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dbfiles import run_sql
+
 from wfhist.read.cache.fingerprint import fingerprint
 from wfhist.read.cache.tempdirs import chmod_tree, remove_stale, temp_sibling
 
@@ -72,22 +74,14 @@ def test_chmod_tree_gives_folders_the_matching_search_bits(tmp_path: Path) -> No
     assert root.stat().st_mode & 0o777 == 0o750
 
 
-def _commit(db: Path, sql: str) -> None:
-    con = sqlite3.connect(db, isolation_level=None)
-    try:
-        con.execute(sql)
-    finally:
-        con.close()
-
-
 def test_fingerprint_changes_with_every_commit_and_setting_only(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    _commit(db, "CREATE TABLE t (v)")
+    run_sql(db, "CREATE TABLE t (v)")
     first = fingerprint([str(db)], ["UTC"])
     assert fingerprint([str(db)], ["UTC"]) == first
     assert fingerprint([str(db)], ["Europe/Berlin"]) != first
     stat = db.stat()
-    _commit(db, "INSERT INTO t VALUES (1)")
+    run_sql(db, "INSERT INTO t VALUES (1)")
     os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime: the counter still tells
     assert fingerprint([str(db)], ["UTC"]) != first
 

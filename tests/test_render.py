@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from backup_dbs import make_db
+from dbfiles import run_sql
 
 from wfhist.backup import backup
 from wfhist.render import RENDERERS, render
@@ -15,21 +15,13 @@ from wfhist.rollback import rollback
 from wfhist.verify import FAIL, format_result, verify
 
 
-def _db(path: Path, *statements: str) -> Path:
-    con = sqlite3.connect(path, isolation_level=None)
-    for stmt in statements:
-        con.execute(stmt)
-    con.close()
-    return path
-
-
 def test_verify_result_renders_one_row_per_check_and_the_verdict(tmp_path: Path) -> None:
-    before = _db(
+    before = run_sql(
         tmp_path / "b.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
         "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
     )
-    after = _db(
+    after = run_sql(
         tmp_path / "a.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
         "INSERT INTO t VALUES (1, 'a'), (2, 'B')",

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from backup_dbs import make_db
+from dbfiles import run_sql
 
 from wfhist.backup import BackupResult, backup, online_copy, read_manifest
 from wfhist.exceptions import BackupError
@@ -29,26 +30,17 @@ SETUP = [
 ]
 
 
-def _exec(path: Path, *statements: str) -> None:
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        for stmt in statements:
-            con.execute(stmt)
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def before(tmp_path: Path) -> Path:
     path = tmp_path / "before.db"
-    _exec(path, *SETUP)
+    run_sql(path, *SETUP)
     return path
 
 
 def _after(before: Path, *change: str, name: str = "after.db") -> Path:
     after = before.with_name(name)
     online_copy(before, after)
-    _exec(after, *change)
+    run_sql(after, *change)
     return after
 
 
@@ -130,7 +122,7 @@ def _backup_and_rollback(tmp_path: Path) -> tuple[BackupResult, RollbackResult]:
     real rollback to it after a change."""
     db = make_db(tmp_path / "wf.db", rows=60)
     made = backup(db, tmp_path / "backups")
-    _exec(db, "DELETE FROM workflow_history WHERE id > 30")
+    run_sql(db, "DELETE FROM workflow_history WHERE id > 30")
     return made, rollback(db, made.path)
 
 
@@ -238,7 +230,7 @@ def test_real_status_results_validate_every_state_drift_and_a_stranger(
     drifted = status(sample_db, migrations_dir=private)
     assert {m.checksum for m in drifted.migrations} >= {"changed", "missing", "-"}
     stranger = tmp_path / "odd.db"
-    _exec(stranger, "CREATE TABLE workflow_history (id INTEGER PRIMARY KEY, colour TEXT)")
+    run_sql(stranger, "CREATE TABLE workflow_history (id INTEGER PRIMARY KEY, colour TEXT)")
     results += [drifted, status(stranger)]
     assert results[-1].shape == "unknown" and results[-1].notes
     validator = jsonschema.Draft202012Validator(schema("status"))

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from dbfiles import run_sql
 
 from tests.conftest import FIXTURES, copy_db
 from wfhist.cli import main
@@ -28,15 +29,6 @@ def state_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 @pytest.fixture
 def files(state_templates: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
     return {s: copy_db(p, tmp_path / p.name) for s, p in state_templates.items()}
-
-
-def _run(db: Path, statements: list[str]) -> None:
-    con = sqlite3.connect(db, isolation_level=None)
-    try:
-        for stmt in statements:
-            con.execute(stmt)
-    finally:
-        con.close()
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -78,7 +70,7 @@ def test_the_renamed_file_has_nothing_to_say_about_the_service(files: dict[str, 
 def test_first_five_statements_of_005_are_named(files: dict[str, Path]) -> None:
     """What the service's runner leaves when 005 stops at statement 6."""
     db = files["post-006"]
-    _run(db, split_statements(AS_WRITTEN.read_text(encoding="utf-8"))[:5])
+    run_sql(db, *split_statements(AS_WRITTEN.read_text(encoding="utf-8"))[:5])
     result = status(db)
     assert not result.known and result.nearest == "post-006"
     assert result.partial[0].startswith(
@@ -97,7 +89,7 @@ def test_extra_columns_give_the_baseline_command(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = files["post-006"]
-    _run(db, [f"ALTER TABLE {TABLE} ADD COLUMN phase_number INTEGER"])
+    run_sql(db, f"ALTER TABLE {TABLE} ADD COLUMN phase_number INTEGER")
     assert main(["status", str(db)]) == 0  # a report: exit 0, not "extra columns" exit 2
     out = capsys.readouterr().out
     assert "unknown; nearest known state post-006" in out
@@ -113,8 +105,8 @@ def test_missing_columns_views_and_triggers_are_listed(
     trigger = con.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'").fetchone()[0]
     view = con.execute("SELECT name FROM sqlite_schema WHERE type = 'view'").fetchone()[0]
     con.close()
-    _run(db, [f"DROP TRIGGER {trigger}", f"DROP VIEW {view}"])
-    _run(db, split_statements(RESTRICTED.read_text(encoding="utf-8")))
+    run_sql(db, f"DROP TRIGGER {trigger}", f"DROP VIEW {view}")
+    run_sql(db, *split_statements(RESTRICTED.read_text(encoding="utf-8")))
     assert main(["status", str(db), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     # the rebuilt 22 columns include hour_of_day/day_of_week: closest to the renamed state
@@ -134,12 +126,10 @@ def test_an_unreadable_file_is_the_only_error(tmp_path: Path) -> None:
 
 def test_conflicting_weekdays_are_counted(files: dict[str, Path]) -> None:
     db = files["2025-11-27"]
-    _run(
+    run_sql(
         db,
-        [
-            f"UPDATE {TABLE} SET day_of_week = (submission_day_of_week + 1) % 7 "
-            "WHERE submission_day_of_week IS NOT NULL"
-        ],
+        f"UPDATE {TABLE} SET day_of_week = (submission_day_of_week + 1) % 7 "
+        "WHERE submission_day_of_week IS NOT NULL",
     )
     con = sqlite3.connect(db)
     n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE submission_day_of_week IS NOT NULL")

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from dbfiles import run_sql
 
 from wfhist.backup import online_copy
 from wfhist.cli import main
@@ -53,15 +54,6 @@ BASE_SCHEMA = [
 PARENTS = 20
 
 
-def _exec(path: Path, *statements: str) -> None:
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        for stmt in statements:
-            con.execute(stmt)
-    finally:
-        con.close()
-
-
 def _scalar(path: Path, sql: str) -> object:
     con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
@@ -101,7 +93,7 @@ def before(tmp_path: Path) -> Path:
 def _after(before: Path, *statements: str) -> Path:
     after = before.with_name("after.db")
     online_copy(before, after)
-    _exec(after, *statements)
+    run_sql(after, *statements)
     return after
 
 
@@ -259,7 +251,7 @@ def test_orphaned_foreign_key_fails(before: Path) -> None:
 
 
 def test_orphan_already_in_before_only_warns(before: Path) -> None:
-    _exec(before, "INSERT INTO child (parent_id, label) VALUES (999, 'old orphan')")
+    run_sql(before, "INSERT INTO child (parent_id, label) VALUES (999, 'old orphan')")
     result = verify(before, _after(before))
     assert result.check("integrity").status == WARN
     assert result.verdict == PASS
@@ -332,7 +324,7 @@ def test_check_constraint_change_is_reported(before: Path) -> None:
         before,
         "CREATE TABLE x (id INTEGER PRIMARY KEY, n INTEGER CHECK (n > 0))",
     )
-    _exec(before, "CREATE TABLE x (id INTEGER PRIMARY KEY, n INTEGER CHECK (n >= 0))")
+    run_sql(before, "CREATE TABLE x (id INTEGER PRIMARY KEY, n INTEGER CHECK (n >= 0))")
     result = verify(before, after)
     changes = {c["change"] for c in result.schema_changes if c["table"] == "x"}
     assert changes == {"check removed", "check added"}
@@ -512,7 +504,7 @@ def test_cli_exit_codes_and_json(before: Path, tmp_path: Path, capsys) -> None:
     same = _after(before)
     assert main(["verify", str(before), str(same)]) == 0
     assert "verdict: PASS" in capsys.readouterr().out
-    _exec(same, "UPDATE parent SET qty = 99 WHERE id = 3")
+    run_sql(same, "UPDATE parent SET qty = 99 WHERE id = 3")
     out = tmp_path / "result.json"
     assert main(["verify", str(before), str(same), "--json", str(out)]) == 1
     assert json.loads(out.read_text())["verdict"] == FAIL
@@ -584,7 +576,7 @@ def test_008_rename_recorded_in_history_passes(sample_db: Path) -> None:
     after = _migrated(sample_db, "006_add_scoring_version.sql", "008_rename_temporal_columns.sql")
     recorded = {"workflow_history": {"submission_hour": "hour_of_day",
                                      "submission_day_of_week": "day_of_week"}}  # fmt: skip
-    _exec(
+    run_sql(
         after,
         "CREATE TABLE wfhist_migrations (version INTEGER PRIMARY KEY, name TEXT, sha256 TEXT, "
         "applied_at TEXT, duration_ms INTEGER, wfhist_version TEXT, kind TEXT, renames TEXT)",

@@ -13,26 +13,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from dbfiles import run_sql
 
 from wfhist.exceptions import UsageError
 from wfhist.files import readonly_uri
 from wfhist.verify import FAIL, PASS, verify, verify_connection
 
 
-def _make(path: Path, *statements: str) -> Path:
-    con = sqlite3.connect(path, isolation_level=None)
-    try:
-        for stmt in statements:
-            con.execute(stmt)
-    finally:
-        con.close()
-    return path
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Path:
     """A file shaped like the real one: a parent whose workflow_id index is NOT unique."""
-    return _make(
+    return run_sql(
         tmp_path / "live.db",
         "CREATE TABLE wh (id INTEGER PRIMARY KEY AUTOINCREMENT, workflow_id TEXT, "
         "submission_day_of_week INTEGER, day_of_week INTEGER, cost REAL DEFAULT 0.0)",
