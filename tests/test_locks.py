@@ -119,3 +119,21 @@ def test_ctrl_c_while_waiting_for_a_lock_is_one_line(locked_db: Path, tmp_path: 
     assert "Traceback" not in err and err.strip().splitlines() == [
         "wfhist: interrupted; nothing was changed"
     ], err
+
+
+@pytest.mark.parametrize("bound", [0.3, 2.0])
+def test_duckdb_reads_keep_a_bound_shorter_than_the_scanners_own_5_s(
+    bound: float, locked_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's sqlite scanner waits 5 s per statement on a locked file; wfhist's bound wins."""
+    import time
+
+    from wfhist import files
+    from wfhist.exceptions import LockedError
+    from wfhist.read import summarize
+
+    monkeypatch.setattr(files, "BUSY_TIMEOUT_S", bound)
+    started = time.monotonic()
+    with pytest.raises(LockedError, match=f"waited {bound:g} s"):
+        summarize(locked_db)
+    assert bound <= time.monotonic() - started < bound + 2.5
