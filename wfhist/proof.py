@@ -37,7 +37,7 @@ import sqlite3
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from wfhist.schema import quote_ident
 
@@ -222,6 +222,12 @@ def _order_by(con: sqlite3.Connection, table: str, without_rowid: bool) -> str:
     return ", ".join(quote_ident(r[0]) for r in pk)
 
 
+class _Hasher(Protocol):
+    """What :func:`_hash_table` feeds: any ``hashlib`` object."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
 def _render(column: str) -> str:
     """SQL rendering one value exactly: storage class and every byte.
 
@@ -233,12 +239,12 @@ def _render(column: str) -> str:
     return f"CASE typeof({c}) WHEN 'text' THEN 't' || hex({c}) ELSE quote({c}) END"
 
 
-def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: object) -> int:
+def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: _Hasher) -> int:
     """Feed one table's rows into ``h`` in key order; return the row count."""
     cols = [
         r[0] for r in con.execute("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
     ]
-    h.update(("T" + json.dumps([table, cols]) + "\n").encode())  # type: ignore[attr-defined]
+    h.update(("T" + json.dumps([table, cols]) + "\n").encode())
     if not cols:
         return 0
     rendered = [_render(c) for c in cols]
@@ -254,7 +260,7 @@ def _hash_table(con: sqlite3.Connection, table: str, without_rowid: bool, h: obj
     n = 0
     cur = con.execute(sql)
     while batch := cur.fetchmany(4096):
-        h.update("".join(r[0] for r in batch).encode())  # type: ignore[attr-defined]
+        h.update("".join(r[0] for r in batch).encode())
         n += len(batch)
     return n
 
