@@ -6,6 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -164,7 +165,9 @@ def test_a_backup_result_document_is_not_taken_for_a_manifest(tmp_path: Path) ->
         jsonschema.validate(manifest, schema("backup"))
 
 
-@pytest.mark.parametrize("kind", ["verify", "plan", "migrate", "backup", "rollback", "status"])
+@pytest.mark.parametrize(
+    "kind", ["verify", "plan", "migrate", "backup", "rollback", "status", "report"]
+)
 def test_every_shipped_schema_is_a_valid_schema(kind: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schema(kind))
 
@@ -242,3 +245,54 @@ def test_real_status_results_validate_every_state_drift_and_a_stranger(
     doc["migrations"][0]["sha"] = doc["migrations"][0].pop("checksum")
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(doc)
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report_results(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Two real report runs: a migration verified PASS, and a notebook failing in a cell."""
+    from reportruns import broken_history, migrated_with_backup
+
+    from wfhist.demo import create_sample_db
+    from wfhist.report import render_report
+
+    work = tmp_path_factory.mktemp("report-json")
+    pre006 = create_sample_db(work / "pre006.db", rows=60)
+    migrated, backup_file = migrated_with_backup(pre006, work / "migrated.db", work / "backups")
+    out = work / "reports"
+    passed = render_report(
+        "verify_migration", migrated, {"backup_path": str(backup_file)}, out_dir=out, no_input=True
+    )
+    failed = render_report("temporal_analytics", broken_history(work / "broken.db"), out_dir=out)
+    return [passed, failed]
+
+
+def test_real_report_results_validate(report_results: list[Any]) -> None:
+    passed, failed = report_results
+    assert passed.ok and passed.verdict == "PASS" and passed.json is not None
+    assert not failed.ok and failed.failed_cell and failed.html.name.endswith(".failed.html")
+    validator = jsonschema.Draft202012Validator(schema("report"))
+    for result in report_results:
+        doc = json.loads(dumps(result))
+        assert doc["format"] == "wfhist-report/1" and doc["kind"] == "report"
+        validator.validate(doc)
+        assert doc["html"] == str(result.html)
+    doc = to_json(failed)
+    doc["failed"] = doc.pop("failed_cell")
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(doc)
+
+
+def test_real_report_results_render_their_files(report_results: list[Any]) -> None:
+    """The text ``wfhist report`` prints, from wfhist.render (runs shared with the test above)."""
+    from wfhist.render import render
+
+    passed, failed = report_results
+    assert render(passed).splitlines() == [
+        f"notebook {passed.ipynb}",
+        f"html     {passed.html}",
+        f"json     {passed.json}",
+    ]
+    assert render(failed).splitlines() == [f"notebook {failed.ipynb}", f"html     {failed.html}"]

@@ -1,9 +1,10 @@
 """The one module that turns results into text for people.
 
-Each result type (verify, plan, migrate, backup, rollback) has one renderer,
-registered in :data:`RENDERERS`. Adding a result kind is one function here and
-one line in the registry; :func:`render` finds it by the result's type, so the
-CLI, notebooks and other modules never format a result themselves.
+Each result type (verify, plan, migrate, backup, rollback, status, rewrite,
+report) has one renderer, registered in :data:`RENDERERS`. Adding a result kind
+is one function here and one line in the registry; :func:`render` finds it by
+the result's type, so the CLI, notebooks and other modules never format a
+result themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
 from wfhist.plan import DESTRUCTIVE, PlanResult
+from wfhist.report.run import ReportResult
+from wfhist.rewrite import RewriteResult
 from wfhist.rollback import RollbackResult
+from wfhist.status import StatusResult
 from wfhist.verify.result import VerifyResult
 
 Renderer = Callable[..., str]
@@ -207,6 +211,65 @@ def render_rollback(result: RollbackResult) -> str:
     return "\n".join(lines)
 
 
+def render_rewrite(result: RewriteResult) -> str:
+    """What ``plan --rewrite`` prints after the original's report."""
+    lines = [f"rewrite: wrote {result.target} (its own dry run: {result.verdict})"]
+    lines += [f"  does: {k}" for k in result.kept]
+    lines += [f"  leaves out: {k}" for k in result.left_out]
+    return "\n".join(lines)
+
+
+def render_status(result: StatusResult) -> str:
+    """The report ``wfhist status`` prints: state, versions, each migration, the way forward."""
+    version = (
+        f"{result.current_version:03d}" if result.current_version is not None else "none recorded"
+    )
+    state = (
+        f"{result.nearest} (a known state)"
+        if result.known
+        else f"unknown; nearest known state {result.nearest}"
+    )
+    lines = [
+        f"{result.db}",
+        f"  state: {state}",
+        f"  version: {version} (user_version {result.user_version}, shape {result.shape})",
+    ]
+    lines += [f"  {p}" for p in result.partial]
+    if not result.known:
+        for kind, diff in result.differences.items():
+            for side in ("missing", "extra"):
+                if diff[side]:
+                    lines.append(f"  {side} {kind}: {', '.join(diff[side])}")
+    if result.service_migrations:
+        lines.append(
+            "  service's schema_migrations: "
+            + ", ".join(
+                f"{r['migration_file']} ({r['applied_at']})" for r in result.service_migrations
+            )
+        )
+    lines += [f"  service code: {s}" for s in result.service_code]
+    lines.append(f"  migrations: {result.migrations_dir}")
+    for m in result.migrations:
+        extra = ", ".join(
+            ([f"checksum {m.checksum}"] if m.state == "applied" else [])
+            + ([f"applied {m.applied_at}"] if m.applied_at else [])
+        )
+        if m.opt_in and m.state == "pending":
+            extra = f"opt-in, run with --to {m.version}: {m.opt_in}"
+        lines.append(f"  {m.version:03d}  {m.state:<8} {m.name}  {extra}".rstrip())
+    lines += [f"  note: {n}" for n in result.notes]
+    lines += [f"  way forward: {w}" for w in result.way_forward]
+    return "\n".join(lines)
+
+
+def render_report_result(result: ReportResult) -> str:
+    """The files ``wfhist report`` left (a failure's line goes to stderr, from the CLI)."""
+    lines = [f"notebook {result.ipynb}", f"html     {result.html}"]
+    if result.json:
+        lines.append(f"json     {result.json}")
+    return "\n".join(lines)
+
+
 #: Result type -> renderer (keyword options such as ``width`` are passed through).
 RENDERERS: dict[type, Renderer] = {
     VerifyResult: render_verify,
@@ -214,6 +277,9 @@ RENDERERS: dict[type, Renderer] = {
     PlanResult: render_plan,
     BackupResult: render_backup,
     RollbackResult: render_rollback,
+    RewriteResult: render_rewrite,
+    StatusResult: render_status,
+    ReportResult: render_report_result,
 }
 
 

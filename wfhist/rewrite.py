@@ -299,7 +299,8 @@ def rewrite(
     Refuses (UsageError, exit 2) when ``target`` exists; raises MigrationError
     (exit 1) when the rewrite's dry run FAILs, writing nothing.
     """
-    from wfhist.plan import format_plan, plan_migration
+    from wfhist.plan import plan_migration
+    from wfhist.render import render
 
     out = Path(target)
     if out.exists() or out.is_symlink():
@@ -327,7 +328,7 @@ def rewrite(
                 )
             raise MigrationError(
                 f"{source}: its rewrite did not pass its own dry run, nothing written:\n"
-                + format_plan(proof)
+                + render(proof)
                 + hint
             )
         try:

@@ -19,6 +19,7 @@ from typing import Any
 from wfhist.backup import BackupResult
 from wfhist.migrations import MigrateResult
 from wfhist.plan import PlanResult
+from wfhist.report.run import ReportResult
 from wfhist.rollback import RollbackResult
 from wfhist.status import StatusResult
 from wfhist.verify.result import VerifyResult
@@ -47,6 +48,7 @@ SERIALIZERS: dict[type, Kind] = {
     BackupResult: Kind("backup", 3, lambda r: r.to_dict()),
     RollbackResult: Kind("rollback", 1, lambda r: r.to_dict()),
     StatusResult: Kind("status", 1, lambda r: r.to_dict()),
+    ReportResult: Kind("report", 1, lambda r: _report_body(r)),
 }
 
 
@@ -65,6 +67,22 @@ def _plan_body(result: PlanResult) -> dict[str, Any]:
     if result.keep_going:
         body["keep_going"]["verification"] = to_json(result.keep_going["verification"])
     return body
+
+
+def _report_body(result: ReportResult) -> dict[str, Any]:
+    """A report run: its files, whether the notebook ran to its end, the recorded verdict."""
+    return {
+        "name": result.name,
+        "ok": result.ok,
+        "verdict": result.verdict,
+        "failed_cell": result.failed_cell,
+        "ipynb": str(result.ipynb),
+        "html": str(result.html),
+        "json": str(result.json) if result.json else None,
+        "seconds": result.seconds,
+        # the values the notebook ran with, as JSON (a path or date as its text)
+        "parameters": json.loads(json.dumps(result.parameters, default=str)),
+    }
 
 
 def kind_of(result: Any) -> Kind:
