@@ -40,8 +40,9 @@ from wfhist.adopt import partial_005
 from wfhist.exceptions import MigrationError, UsageError
 from wfhist.model import read_database
 from wfhist.schema import TABLE, quote_ident
-from wfhist.sqlscript import IDENTIFIER, STRING, WORD, Statement, Token, read_script, statements
-from wfhist.sqlscript import unquote as _unquote
+from wfhist.sqlscript import Statement, read_script, statements
+from wfhist.sqltokens import IDENTIFIER, STRING, WORD, Token
+from wfhist.sqltokens import unquote as _unquote
 
 log = logging.getLogger("wfhist.rewrite")
 
