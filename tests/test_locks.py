@@ -70,9 +70,9 @@ COMMANDS = {
 }
 
 
-#: Commands that say "waiting" before the bound is over (the others wait inside SQLite's
-#: silent busy handler and say it in their one error line).
-SAYS_WAITING = {"summary", "export", "verify"}
+#: Commands that say "waiting" before the bound is over (migrate, rollback, report wait inside
+#: SQLite's silent busy handler and say it in their one error line).
+SAYS_WAITING = {"summary", "export", "verify", "status", "backup", "plan"}
 
 
 def _names(d: Path) -> list[str]:
@@ -99,18 +99,19 @@ def test_command_gives_up_within_its_bound(command: str, locked_db: Path, tmp_pa
     assert locked_db.read_bytes() == data
 
 
-def test_ctrl_c_while_waiting_for_a_lock_is_one_line(locked_db: Path, tmp_path: Path) -> None:
-    """Interrupted during its (Python-side) wait, summary exits 130 at once with one line."""
+@pytest.mark.parametrize("command", ["summary", "status"])
+def test_ctrl_c_while_waiting_for_a_lock_is_one_line(command: str, locked_db: Path) -> None:
+    """Interrupted during its (Python-side) wait, a reader exits 130 at once with one line."""
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wfhist", "summary", str(locked_db), "--busy-timeout", "60"],
+        [sys.executable, "-m", "wfhist", command, str(locked_db), "--busy-timeout", "60"],
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not inherited SIG_IGN
     )
     assert proc.stderr is not None
-    line = proc.stderr.readline()  # "…: locked by another process; waiting up to 60 s"
+    line = proc.stderr.readline()  # "…: another process holds a lock; waiting up to 60 s"
     assert "waiting" in line, line
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)

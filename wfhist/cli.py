@@ -538,6 +538,10 @@ def _install_progress_handler() -> None:
     logger.setLevel(logging.INFO)
 
 
+#: Commands that only read ``args.db``: main() waits for a lock on it before they start.
+_READ_ONLY = ("status", "backup", "plan")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args: argparse.Namespace | None = None
@@ -550,6 +554,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         files.BUSY_TIMEOUT_S = args.busy_timeout
         _install_progress_handler()
+        if args.command in _READ_ONLY and getattr(args, "db", None):
+            # SQLite's own busy wait is silent and ignores Ctrl-C: wait here, saying so
+            files.check_readable(files.validate_db_path(args.db))
         return int(args.func(args))
     except WfhistError as exc:
         if os.environ.get("WFHIST_DEBUG") == "1":
