@@ -166,3 +166,21 @@ def test_the_lock_file_is_no_more_readable_than_the_database(tmp_path: Path, mod
     with migration_lock(db):
         pass
     assert lock.stat().st_mode & 0o777 == mode
+
+
+def test_every_module_imports_without_posix_only_modules() -> None:
+    """Windows has no fcntl, pwd or grp: importing wfhist (any module) must not need them."""
+    code = (
+        "import sys, pkgutil, importlib\n"
+        "for name in ('fcntl', 'pwd', 'grp', 'termios', 'resource'):\n"
+        "    sys.modules[name] = None  # import of it raises ImportError\n"
+        "import wfhist\n"
+        "for m in pkgutil.walk_packages(wfhist.__path__, 'wfhist.'):\n"
+        "    if m.name != 'wfhist.__main__':\n"
+        "        importlib.import_module(m.name)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
