@@ -38,7 +38,7 @@ from wfhist.proof import (
     logical_digest,
     open_for_proof,
 )
-from wfhist.schema import quote_ident
+from wfhist.schema import column_names, quote_ident
 
 __all__ = [
     "BackupResult",
@@ -237,8 +237,7 @@ def database_identity(con: sqlite3.Connection) -> list[str] | None:
     ids, so they recognise "the same database" where a path cannot (a file
     moved, or another database at the same path).
     """
-    cols = {r[0] for r in con.execute("SELECT name FROM pragma_table_info('workflow_history')")}
-    if "adw_id" not in cols:
+    if "adw_id" not in column_names(con):
         return None
     rows = con.execute(
         "SELECT hex(CAST(adw_id AS BLOB)) FROM workflow_history WHERE adw_id IS NOT NULL "

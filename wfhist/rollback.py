@@ -40,6 +40,7 @@ from wfhist.exceptions import BackupError, LockedError, UsageError
 from wfhist.files import fsync_path, remove_quietly, sqlite_files
 from wfhist.lock import migration_lock
 from wfhist.proof import compare_snapshot, logical_digest, open_for_proof
+from wfhist.schema import column_names
 
 log = logging.getLogger("wfhist.rollback")
 
@@ -162,8 +163,7 @@ def _runs_present(con: sqlite3.Connection, recorded: object) -> int | None:
     """How many recorded runs the live file has; None when it has no runs to compare."""
     if not isinstance(recorded, list):
         return None
-    cols = {r[0] for r in con.execute("SELECT name FROM pragma_table_info('workflow_history')")}
-    if "adw_id" not in cols:
+    if "adw_id" not in column_names(con):
         return None
     if con.execute("SELECT count(*) FROM (SELECT 1 FROM workflow_history LIMIT 1)").fetchone()[0]:
         marks = ", ".join("?" for _ in recorded)
