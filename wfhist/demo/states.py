@@ -36,6 +36,7 @@ from wfhist.schema import (
     SERVICE_MIGRATIONS_BY_STATE,
     TABLE,
     TEMPORAL_RENAMES,
+    column_names,
 )
 
 #: Share of new-code rows in the 2025-11-27 state that are one phase of a
@@ -88,8 +89,7 @@ def make_temporal_conflict(path: str, row_id: int | None = None) -> int:
     """
     con = open_writer(path)
     try:
-        names = {r[1] for r in con.execute(f"PRAGMA table_info({TABLE})")}
-        if not {"submission_day_of_week", "day_of_week"} <= names:
+        if not {"submission_day_of_week", "day_of_week"} <= set(column_names(con)):
             raise UsageError(f"{path}: not a 2025-11-27 file (needs both weekday columns)")
         sql = (
             f"SELECT id FROM {TABLE} WHERE submission_day_of_week IS NOT NULL"
