@@ -282,6 +282,12 @@ def test_kill_9_at_any_moment_never_leaves_a_non_database_under_a_final_name(
     changed, restored = content_hash(pristine), content_hash(made.path)
     db = tmp_path / "k" / "workflow_history.db"
     rng = random.Random(9)
+    command = [sys.executable, "-m", "wfhist", "rollback", str(db), "--backup", str(made.path)]
+    # kill points spread over one whole run as long as it takes on this machine now
+    shutil.copyfile(pristine, db)
+    started = time.monotonic()
+    subprocess.run(command, capture_output=True, check=True)
+    whole = time.monotonic() - started
     deadline = time.monotonic() + 12
     kills = 0
     while time.monotonic() < deadline:
@@ -289,12 +295,8 @@ def test_kill_9_at_any_moment_never_leaves_a_non_database_under_a_final_name(
             if "before-rollback" not in p.name:
                 p.unlink()
         shutil.copyfile(pristine, db)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wfhist", "rollback", str(db), "--backup", str(made.path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.2, 1.2))
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 0.95) * whole)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1

@@ -502,7 +502,7 @@ def _add_busy_timeout(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--busy-timeout",
         type=_seconds,
-        default=files.BUSY_TIMEOUT_S,
+        default=None,
         metavar="S",
         help="seconds to wait for a lock held by another process "
         f"(default {files.BUSY_TIMEOUT_S:g}), then exit with one line naming it",
@@ -542,6 +542,27 @@ def _install_progress_handler() -> None:
 _READ_ONLY = ("status", "backup", "plan")
 
 
+def _run(args: argparse.Namespace) -> int:
+    """Run one command with its ``--busy-timeout``, restoring the default afterwards.
+
+    ``main`` is also called in-process (tests, notebooks): the bound of one call
+    must not leak into the next.
+    """
+    from wfhist import files
+
+    default = files.BUSY_TIMEOUT_S
+    if args.busy_timeout is not None:
+        files.BUSY_TIMEOUT_S = args.busy_timeout
+    try:
+        _install_progress_handler()
+        if args.command in _READ_ONLY and getattr(args, "db", None):
+            # SQLite's own busy wait is silent and ignores Ctrl-C: wait here, saying so
+            files.check_readable(files.validate_db_path(args.db))
+        return int(args.func(args))
+    finally:
+        files.BUSY_TIMEOUT_S = default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args: argparse.Namespace | None = None
@@ -550,14 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        from wfhist import files
-
-        files.BUSY_TIMEOUT_S = args.busy_timeout
-        _install_progress_handler()
-        if args.command in _READ_ONLY and getattr(args, "db", None):
-            # SQLite's own busy wait is silent and ignores Ctrl-C: wait here, saying so
-            files.check_readable(files.validate_db_path(args.db))
-        return int(args.func(args))
+        return _run(args)
     except WfhistError as exc:
         if os.environ.get("WFHIST_DEBUG") == "1":
             raise
