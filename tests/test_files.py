@@ -147,3 +147,49 @@ def test_private_mode_is_never_more_readable_than_the_source(tmp_path: Path) -> 
     fd = files.create_new(tmp_path / "copy", mode)
     os.close(fd)
     assert (tmp_path / "copy").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_lock_taking_statement_says_it_waits_then_gives_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = _db(tmp_path / "a.db")
+    holder = _hold_exclusive(db)
+    con = files.open_writer(db)
+    try:
+        with caplog.at_level("INFO", logger="wfhist"), pytest.raises(LockedError):
+            files.execute_waiting(con, db, "BEGIN IMMEDIATE", "take the write lock", 0.5)
+        assert not con.in_transaction
+    finally:
+        con.close()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    waits = [r.getMessage() for r in caplog.records if "waiting up to 0.5 s" in r.getMessage()]
+    assert len(waits) == 1 and "take the write lock" in waits[0]
+
+
+def test_a_lock_taking_statement_proceeds_when_the_lock_is_released(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = _db(tmp_path / "a.db")
+    code = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(0.5)\n"
+        "c.execute('COMMIT')\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    con = files.open_writer(db)
+    try:
+        with caplog.at_level("INFO", logger="wfhist"):
+            files.execute_waiting(con, db, "BEGIN IMMEDIATE", "take the write lock", 20)
+        assert con.in_transaction
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
+        holder.wait()
+    assert any("waiting up to 20 s" in r.getMessage() for r in caplog.records)

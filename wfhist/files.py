@@ -273,3 +273,40 @@ def check_readable(path: Path, busy_timeout: float | None = None) -> None:
             time.sleep(0.05)
     finally:
         con.close()
+
+
+def execute_waiting(
+    con: sqlite3.Connection,
+    path: Path,
+    statement: str,
+    what: str,
+    busy_timeout: float | None = None,
+) -> None:
+    """Execute a lock-taking ``statement`` (``BEGIN IMMEDIATE``), saying so when it must wait.
+
+    SQLite's busy wait is silent: an operator whose ``migrate`` sits behind the
+    service's transaction would see nothing for up to ``--busy-timeout``
+    seconds. So the statement is first tried without waiting; only if another
+    process holds the lock is one line logged ("waiting up to S s to WHAT"),
+    then it is retried with the bounded wait, and a lock still held is
+    :func:`locked_error`. The connection's busy timeout is restored afterwards.
+    """
+    wait = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+    con.execute("PRAGMA busy_timeout = 0")
+    try:
+        try:
+            con.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_locked_error(exc):
+                raise
+        log.info("%s: another process holds a lock; waiting up to %g s to %s", path, wait, what)
+        con.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            con.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if is_locked_error(exc):
+                raise locked_error(path, wait, what) from exc
+            raise
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
