@@ -14,7 +14,8 @@ import pytest
 from tests.hostile_cases import CASES, REFUSED, HostileCase, files_under, materialize
 from wfhist.backup import online_copy
 from wfhist.cli import main
-from wfhist.plan import describe_changes, format_plan, plan_migration
+from wfhist.plan import plan_migration
+from wfhist.render import describe_changes, render
 from wfhist.schema import COLUMNS_PRE_006, TABLE
 from wfhist.sqlscript import RefusedStatement, StatementError, read_script, run_script
 from wfhist.verify import FAIL, PASS, WARN
@@ -90,7 +91,7 @@ def test_005_as_written_errors_at_create_table_as_select(
     lost = result.keep_going["verification"]
     assert lost.verdict == FAIL
     assert lost.tables[TABLE]["rows_missing"] == lost.tables[TABLE]["rows_before"] == 458
-    text = format_plan(result)
+    text = render(result)
     assert f"ERROR at statement {err['statement_number']}" in text
     assert "hour_of_day" in text and "idx_submission_hour" in text
     assert _snapshot(sample_db) == before

@@ -296,3 +296,36 @@ def test_real_report_results_render_their_files(report_results: list[Any]) -> No
         f"json     {passed.json}",
     ]
     assert render(failed).splitlines() == [f"notebook {failed.ipynb}", f"html     {failed.html}"]
+
+
+# --- the CLI prints these documents ------------------------------------------------------
+
+
+def test_cli_json_of_status_backup_rollback_and_plan_follow_the_schemas(
+    sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import MIGRATIONS
+
+    from wfhist.cli import main
+
+    def run(*args: str, code: int = 0) -> dict[str, Any]:
+        assert main([*args]) == code
+        doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+        jsonschema.Draft202012Validator(schema(doc["kind"])).validate(doc)
+        return doc
+
+    assert run("status", str(sample_db), "--json")["kind"] == "status"
+    made = run("backup", str(sample_db), "--out", str(tmp_path / "b"), "--json")
+    assert made["format"] == "wfhist-backup/3" and Path(made["path"]).is_file()
+    run_sql(sample_db, "DELETE FROM workflow_history WHERE id > 400")
+    restored = run("rollback", str(sample_db), "--backup", made["path"], "--json")
+    assert restored["format"] == "wfhist-rollback/1" and restored["backup"] == made["path"]
+    out = tmp_path / "plan.json"
+    migration = str(MIGRATIONS / "006_add_scoring_version.sql")
+    assert main(["plan", str(sample_db), migration, "--json", str(out)]) == 0
+    assert "plan verdict: PASS" in capsys.readouterr().out  # the text still goes to stdout
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "wfhist-plan/1" and doc["verification"]["format"] == "wfhist-verify/1"
+    jsonschema.Draft202012Validator(schema("plan")).validate(doc)
+    plan_doc = run("plan", str(sample_db), migration, "--json", "-")
+    assert plan_doc["verdict"] == "PASS"

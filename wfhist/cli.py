@@ -15,6 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from wfhist import __version__
 from wfhist.cli_errors import last_resort, subject
@@ -24,7 +25,7 @@ from wfhist.exceptions import UsageError, WfhistError
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage mistakes as WfhistError (one line, exit 2)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
@@ -168,13 +169,15 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wfhist.status import format_status, status
+    from wfhist.render import render
+    from wfhist.serialize import to_json
+    from wfhist.status import status
 
     result = status(args.db, migrations_dir=args.migrations)
     if args.json:
-        _print_json(result.to_dict())
+        _print_json(to_json(result))
     else:
-        print(format_status(result))
+        print(render(result))
     return 0
 
 
@@ -188,17 +191,14 @@ def _add_backup(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_backup(args: argparse.Namespace) -> int:
     from wfhist.backup import backup
+    from wfhist.render import render
+    from wfhist.serialize import to_json
 
     result = backup(args.db, args.out)
     if args.json:
-        _print_json(result.to_dict())
+        _print_json(to_json(result))
     else:
-        total = sum(result.rows.values())
-        print(f"backup {result.path} verified ({total} rows, sha256 {result.sha256})")
-        print(f"  proof: {result.proof}")
-        print(f"manifest {result.manifest_path}")
-        for note in result.notes:
-            print(f"  note: {note}")
+        print(render(result))
     return 0
 
 
@@ -206,17 +206,20 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="restore a file from a wfhist backup (stop writers first)")
     p.add_argument("db", help="SQLite file to restore")
     p.add_argument("--backup", required=True, help="backup file made by 'wfhist backup/migrate'")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (rollback/1)")
     p.set_defaults(func=_cmd_rollback)
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
+    from wfhist.render import render
     from wfhist.rollback import rollback
+    from wfhist.serialize import to_json
 
     result = rollback(args.db, args.backup)
-    print(f"restored {result.db} from {result.backup} ({result.proof})")
-    print(f"previous content kept in {result.kept_aside}")
-    for note in result.notes:
-        print(f"  note: {note}")
+    if args.json:
+        _print_json(to_json(result))
+    else:
+        print(render(result))
     return 0
 
 
@@ -314,7 +317,9 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wfhist.plan import format_plan, plan_migration
+    from wfhist.plan import plan_migration
+    from wfhist.render import render
+    from wfhist.serialize import to_json
     from wfhist.verify import parse_renames
 
     if args.rewrite and Path(args.rewrite).exists():
@@ -326,15 +331,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         max_seconds=args.max_seconds,
     )
-    code = _verdict_out(result.to_dict(), format_plan(result), args.json)
+    code = _verdict_out(to_json(result), render(result), args.json)
     if code == 0 and args.rewrite:
         print(f"rewrite: not needed, {args.migration} passes as written; nothing written")
     if code == 0 or args.json == "-":
         return code
-    from wfhist.rewrite import format_rewrite, rebuilds, rewrite
+    from wfhist.rewrite import rebuilds, rewrite
 
     if args.rewrite:
-        print(format_rewrite(rewrite(args.db, args.migration, args.rewrite, workdir=args.workdir)))
+        print(render(rewrite(args.db, args.migration, args.rewrite, workdir=args.workdir)))
     elif rebuilds(Path(args.migration).read_text(encoding="utf-8"), _table_names(args.db)):
         print(
             "hint: it rebuilds an existing table; "
@@ -420,6 +425,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stem", help="base name of the output files (default: NAME)")
     p.add_argument("--no-input", action="store_true", help="hide the code in the HTML")
     p.add_argument("--list", action="store_true", help="list the reports and their parameters")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (report/1)")
     p.add_argument(
         "--all", action="store_true", help="render every analytics report and OUT/index.html"
     )
@@ -453,10 +459,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         stem=args.stem,
         progress_bar=sys.stderr.isatty(),
     )
-    print(f"notebook {result.ipynb}")
-    print(f"html     {result.html}")
-    if result.json:
-        print(f"json     {result.json}")
+    from wfhist.render import render
+    from wfhist.serialize import to_json
+
+    if args.json:
+        _print_json(to_json(result))
+    else:
+        print(render(result))
     if result.failed_cell:
         print(
             f"wfhist: report {result.name} failed at {result.failed_cell}; "

@@ -342,11 +342,3 @@ def rewrite(
     result.target = str(out)
     log.info("rewrite: wrote %s (its own dry run: %s)", out, result.verdict)
     return result
-
-
-def format_rewrite(result: RewriteResult) -> str:
-    """What ``plan --rewrite`` prints after the original's report."""
-    lines = [f"rewrite: wrote {result.target} (its own dry run: {result.verdict})"]
-    lines += [f"  does: {k}" for k in result.kept]
-    lines += [f"  leaves out: {k}" for k in result.left_out]
-    return "\n".join(lines)
