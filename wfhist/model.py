@@ -8,8 +8,8 @@ works on ``main`` and on any attached database of the same connection, inside
 whatever transaction the caller holds (it only reads).
 
 Column collations are not exposed by any pragma: they are read from the
-``CREATE TABLE`` text with :func:`wfhist.sqlscript.tokens`, the tokenizer that
-reads SQL the way SQLite does. Dependency-free (sqlite3 and wfhist.sqlscript
+``CREATE TABLE`` text with :func:`wfhist.sqltokens.tokens`, the tokenizer that
+reads SQL the way SQLite does. Dependency-free (sqlite3 and wfhist.sqltokens
 only) on purpose: the backup and migration paths must not import DuckDB or
 pandas.
 """

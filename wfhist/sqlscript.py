@@ -24,22 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wfhist.exceptions import MigrationError
+from wfhist.model import MIGRATIONS_TABLE
 from wfhist.sqltokens import COMMENT, IDENTIFIER, PUNCT, SPACE, STRING, WORD, Token, tokens, unquote
 
-# Re-exported: the lexer's names model.py and callers use through this module.
 __all__ = [
-    "COMMENT",
-    "IDENTIFIER",
-    "RUNNER_TABLE",
-    "SPACE",
-    "STRING",
-    "WORD",
     "RefusedStatement",
     "Sandbox",
     "ScriptResult",
     "Statement",
     "StatementError",
-    "Token",
     "check_script",
     "pragma_refusal",
     "read_script",
@@ -49,16 +42,11 @@ __all__ = [
     "run_statements",
     "split_statements",
     "statements",
-    "tokens",
     "transaction_control",
-    "unquote",
     "write_targets",
 ]
 
 _SKIPPED = (SPACE, COMMENT)
-
-#: The runner's own record of applied migrations; a migration may read it, never write it.
-RUNNER_TABLE = "wfhist_migrations"
 
 
 @dataclass(frozen=True)
@@ -297,8 +285,8 @@ def refusal(stmt: Statement) -> str | None:
         why = pragma_refusal(*_pragma(stmt, i))
         if why:
             return why
-    if any(name.lower() == RUNNER_TABLE for name in write_targets(stmt)):
-        return f"it writes {RUNNER_TABLE}, the runner's own record of applied migrations"
+    if any(name.lower() == MIGRATIONS_TABLE for name in write_targets(stmt)):
+        return f"it writes {MIGRATIONS_TABLE}, the runner's own record of applied migrations"
     return None
 
 
@@ -438,8 +426,8 @@ class Sandbox:
         if action == sqlite3.SQLITE_PRAGMA:
             return pragma_refusal(arg1 or "", arg2)
         table = arg1 if action in _TABLE_IN_ARG1 else arg2 if action in _TABLE_IN_ARG2 else None
-        if table is not None and table.lower() == RUNNER_TABLE:
-            return f"it writes {RUNNER_TABLE}, the runner's own record of applied migrations"
+        if table is not None and table.lower() == MIGRATIONS_TABLE:
+            return f"it writes {MIGRATIONS_TABLE}, the runner's own record of applied migrations"
         return None
 
 
