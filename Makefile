@@ -59,6 +59,7 @@ kernel: install
 lint: dev
 	$(BIN)/ruff check wfhist tests benchmarks
 	$(BIN)/ruff format --check wfhist tests benchmarks
+	$(BIN)/mypy
 
 typecheck: dev
 	$(BIN)/mypy
