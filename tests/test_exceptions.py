@@ -23,7 +23,6 @@ from wfhist.exceptions import (
     MigrationError,
     SchemaError,
     UsageError,
-    VerificationFailed,
     WfhistError,
 )
 from wfhist.lock import migration_lock
@@ -38,7 +37,6 @@ EXIT_CODES = {
     LockedError: 2,
     BackupError: 1,
     MigrationError: 1,
-    VerificationFailed: 1,
 }
 
 

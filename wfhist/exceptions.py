@@ -41,9 +41,3 @@ class MigrationError(WfhistError):
     """A migration failed; the database is unchanged (or was restored)."""
 
     exit_code = 1
-
-
-class VerificationFailed(WfhistError):
-    """Verification found lost or changed data."""
-
-    exit_code = 1
