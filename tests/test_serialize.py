@@ -329,3 +329,20 @@ def test_cli_json_of_status_backup_rollback_and_plan_follow_the_schemas(
     jsonschema.Draft202012Validator(schema("plan")).validate(doc)
     plan_doc = run("plan", str(sample_db), migration, "--json", "-")
     assert plan_doc["verdict"] == "PASS"
+
+
+def test_cli_report_json_is_the_document_and_a_failed_cell_still_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reportruns import broken_history
+
+    from wfhist.cli import main
+
+    db = broken_history(tmp_path / "broken.db")
+    args = ["report", "temporal_analytics", "--db", str(db), "--out", str(tmp_path / "r")]
+    assert main([*args, "--json"]) == 1
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # stdout is the document alone
+    jsonschema.Draft202012Validator(schema("report")).validate(doc)
+    assert doc["ok"] is False and doc["failed_cell"] and doc["html"].endswith(".failed.html")
+    assert "failed at" in captured.err  # the failure line still goes to stderr

@@ -33,6 +33,17 @@ def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def _print_result(result: object, as_json: bool) -> None:
+    """A command's result: its JSON document (wfhist.serialize) or its text (wfhist.render)."""
+    from wfhist.render import render
+    from wfhist.serialize import to_json
+
+    if as_json:
+        _print_json(to_json(result))
+    else:
+        print(render(result))
+
+
 # --- demo --------------------------------------------------------------------
 
 
@@ -134,7 +145,6 @@ def _add_migrate(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from wfhist.migrate import MigrationFailed, migrate
-    from wfhist.render import render
     from wfhist.serialize import to_json
 
     if args.baseline is not None:
@@ -153,10 +163,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         if args.json:  # the rolled-back run as a document too; the error line follows
             _print_json(to_json(exc.result))
         raise
-    if args.json:
-        _print_json(to_json(result))
-    else:
-        print(render(result))
+    _print_result(result, args.json)
     return 0
 
 
@@ -169,15 +176,10 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wfhist.render import render
-    from wfhist.serialize import to_json
     from wfhist.status import status
 
     result = status(args.db, migrations_dir=args.migrations)
-    if args.json:
-        _print_json(to_json(result))
-    else:
-        print(render(result))
+    _print_result(result, args.json)
     return 0
 
 
@@ -191,14 +193,9 @@ def _add_backup(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_backup(args: argparse.Namespace) -> int:
     from wfhist.backup import backup
-    from wfhist.render import render
-    from wfhist.serialize import to_json
 
     result = backup(args.db, args.out)
-    if args.json:
-        _print_json(to_json(result))
-    else:
-        print(render(result))
+    _print_result(result, args.json)
     return 0
 
 
@@ -211,15 +208,10 @@ def _add_rollback(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from wfhist.render import render
     from wfhist.rollback import rollback
-    from wfhist.serialize import to_json
 
     result = rollback(args.db, args.backup)
-    if args.json:
-        _print_json(to_json(result))
-    else:
-        print(render(result))
+    _print_result(result, args.json)
     return 0
 
 
@@ -459,13 +451,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         stem=args.stem,
         progress_bar=sys.stderr.isatty(),
     )
-    from wfhist.render import render
-    from wfhist.serialize import to_json
 
-    if args.json:
-        _print_json(to_json(result))
-    else:
-        print(render(result))
+    _print_result(result, args.json)
     if result.failed_cell:
         print(
             f"wfhist: report {result.name} failed at {result.failed_cell}; "
