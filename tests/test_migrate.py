@@ -516,9 +516,14 @@ def test_exclusive_lock_elsewhere_fails_within_the_busy_timeout_before_any_backu
         holder.wait(timeout=10)
     assert done.returncode == LockedError.exit_code, done.stderr
     assert 2 <= elapsed < 2 + 10, elapsed  # the bound, plus interpreter start-up (loaded CI)
-    errors = done.stderr.strip().splitlines()
+    lines = done.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("wfhist: error:")]
     assert len(errors) == 1 and "another process holds a lock" in errors[0], done.stderr
     assert "waited 2 s" in errors[0] and "--busy-timeout" in errors[0]
+    assert "Traceback" not in done.stderr
+    # it said that it waits, and for what, before the bound ran out (once)
+    waits = [line for line in lines if "waiting up to 2 s" in line]
+    assert len(waits) == 1 and "lock" in waits[0], done.stderr
     backups = tmp_path / "backups"
     assert not backups.exists() or not list(backups.iterdir())  # nothing partial, no backup
     assert content_hash(db) == before

@@ -132,10 +132,8 @@ def begin(con: sqlite3.Connection, db: Path, wait: float, outcome: ApplyOutcome)
     outcome.journal_mode = str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
     con.execute("PRAGMA cache_spill = OFF")
     try:
-        con.execute("BEGIN IMMEDIATE")
+        files.execute_waiting(con, db, "BEGIN IMMEDIATE", "take the write lock", wait)
     except sqlite3.OperationalError as exc:
-        if files.is_locked_error(exc):
-            raise files.locked_error(db, wait, "take the write lock") from exc
         raise files.explain_sqlite_error(db, exc) from exc
 
 

@@ -24,6 +24,7 @@ at all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -282,6 +283,10 @@ def _read_plan(
     db: Path, migrations: list[Migration], to: int | None, where: Path, wait: float
 ) -> _Plan:
     """Decide what is pending from a read-only look at the file (no lock on the file)."""
+    # says once that it waits for another process's lock; a crashed writer's hot journal
+    # (UsageError) is rolled back below, as any writer's first read would
+    with contextlib.suppress(UsageError):
+        files.check_readable(db, wait)
     for attempt in (1, 2):
         try:
             con = files.open_readonly(db, busy_timeout=wait)
@@ -319,11 +324,9 @@ def _probe_write_lock(db: Path, wait: float) -> None:
     """Take and release the write lock once, so a held lock fails the run before any backup."""
     con = files.open_writer(db, busy_timeout=wait)
     try:
-        con.execute("BEGIN IMMEDIATE")
+        files.execute_waiting(con, db, "BEGIN IMMEDIATE", "take the write lock", wait)
         con.execute("ROLLBACK")
     except sqlite3.OperationalError as exc:
-        if files.is_locked_error(exc):
-            raise files.locked_error(db, wait, "take the write lock") from exc
         raise files.explain_sqlite_error(db, exc) from exc
     finally:
         con.close()

@@ -185,21 +185,26 @@ def _lock_exclusively(live: sqlite3.Connection, db: Path, busy_timeout: float | 
     wal = str(live.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
     try:
         live.execute("PRAGMA locking_mode=EXCLUSIVE")
-        live.execute("BEGIN IMMEDIATE")
+        files.execute_waiting(
+            live, db, "BEGIN IMMEDIATE", "take the write lock for rollback", busy_timeout
+        )
         version = int(live.execute("PRAGMA user_version").fetchone()[0])
         live.execute(f"PRAGMA user_version = {version}")
         live.execute("COMMIT")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, LockedError) as exc:
         if live.in_transaction:
             live.execute("ROLLBACK")
         live.execute("PRAGMA locking_mode=NORMAL")
-        if files.is_locked_error(exc) and wal:
+        locked = isinstance(exc, LockedError) or files.is_locked_error(exc)
+        if locked and wal:
             waited = files.BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
             raise LockedError(
                 f"{db}: in WAL mode every open connection (the service's too) keeps the file "
                 f"locked against the exclusive lock a rollback needs; waited {waited:g} s. Stop "
                 "the service (close its connections), then run again; nothing was changed"
             ) from exc
+        if isinstance(exc, LockedError):
+            raise
         if files.is_locked_error(exc):
             raise files.locked_error(db, busy_timeout, "take the write lock for rollback") from exc
         raise
