@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backup_dbs import LockHolder
 from wfhist import files
 from wfhist.exceptions import LockedError, UsageError
 
@@ -63,26 +64,9 @@ def test_open_readonly_cannot_write(tmp_path: Path) -> None:
     assert db.read_bytes() == before
 
 
-def _hold_exclusive(db: Path) -> subprocess.Popen[str]:
-    """Another process holding BEGIN EXCLUSIVE on ``db`` until killed."""
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-        "c.execute('BEGIN EXCLUSIVE')\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "locked"
-    return proc
-
-
 def test_a_held_lock_is_waited_for_a_bounded_time(tmp_path: Path) -> None:
     db = _db(tmp_path / "a.db")
-    holder = _hold_exclusive(db)
+    holder = LockHolder(db)
     try:
         con = files.open_readonly(db, busy_timeout=0.5)
         started = time.monotonic()
@@ -91,8 +75,7 @@ def test_a_held_lock_is_waited_for_a_bounded_time(tmp_path: Path) -> None:
         waited = time.monotonic() - started
         con.close()
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        holder.stop()
     assert 0.4 <= waited < 5
     assert files.is_locked_error(info.value)
     err = files.explain_sqlite_error(db, info.value)
@@ -153,7 +136,7 @@ def test_a_lock_taking_statement_says_it_waits_then_gives_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = _db(tmp_path / "a.db")
-    holder = _hold_exclusive(db)
+    holder = LockHolder(db)
     con = files.open_writer(db)
     try:
         with caplog.at_level("INFO", logger="wfhist"), pytest.raises(LockedError):
@@ -161,8 +144,7 @@ def test_a_lock_taking_statement_says_it_waits_then_gives_up(
         assert not con.in_transaction
     finally:
         con.close()
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        holder.stop()
     waits = [r.getMessage() for r in caplog.records if "waiting up to 0.5 s" in r.getMessage()]
     assert len(waits) == 1 and "take the write lock" in waits[0]
 

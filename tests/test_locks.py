@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backup_dbs import LockHolder
 from tests.clirun import assert_one_clean_line, wfhist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,22 +36,11 @@ def locked_db(sample_db_template: Path, tmp_path: Path) -> Iterator[Path]:
     con.close()
     backup = wfhist("backup", db, "--out", tmp_path / "backups")
     assert backup.code == 0, backup.err
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-        "c.execute('BEGIN EXCLUSIVE')\n"
-        "print('locked', flush=True)\n"
-        "time.sleep(300)\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    holder = LockHolder(db)
     try:
         yield db
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        holder.stop()
 
 
 def _backup_of(d: Path) -> Path:
