@@ -51,3 +51,50 @@ def assert_one_clean_line(run: Run, *, codes: tuple[int, ...] = (2,)) -> str:
     error_lines = run.lines_of_error
     assert len(error_lines) == 1, run.err
     return error_lines[0]
+
+
+class StderrLines:
+    """A running command's stderr, line by line as it is written (a thread drains the pipe).
+
+    For tests that act at a moment the command announces (kill -9 or Ctrl-C when it
+    says "statement 3/4"), without ever blocking on a pipe.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import queue
+        import threading
+
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                self._lines.put(line)
+            self._lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, needle: str, timeout: float = 30) -> None:
+        """Return once a line containing ``needle`` was written; fail after ``timeout`` s."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if needle in line:
+                return
+        raise AssertionError(f"never saw {needle!r}; stderr was:\n{''.join(self.seen)}")
+
+    def drain(self, timeout: float = 5) -> str:
+        """Everything the command wrote to stderr, once it has closed the pipe."""
+        while (line := self._lines.get(timeout=timeout)) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)

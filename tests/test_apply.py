@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.clirun import StderrLines
 from tests.hostile_cases import CASES, PASS, REFUSED, HostileCase, files_under, materialize
 from wfhist.backup import content_hash
 from wfhist.cli import main
@@ -150,34 +149,6 @@ def test_max_seconds_stops_a_statement_that_never_ends(
     assert content_hash(sample_db) == before
 
 
-def _stderr_queue(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _wait_for(lines: queue.Queue[str | None], needle: str, seen: list[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        seen.append(line)
-        if needle in line:
-            return
-    raise AssertionError(f"never saw {needle!r}; stderr was:\n{''.join(seen)}")
-
-
 @pytest.mark.parametrize("name", ["select_count", "insert_from_cte"])
 def test_ctrl_c_stops_plan_with_one_line_and_exit_130(
     name: str, sample_db: Path, tmp_path: Path
@@ -189,10 +160,10 @@ def test_ctrl_c_stops_plan_with_one_line_and_exit_130(
     tmp.mkdir()
     before = content_hash(sample_db)
     proc = _plan_process(sample_db, sql, tmp)
-    lines, seen = _stderr_queue(proc), []
+    lines = StderrLines(proc)
     try:
         last = NEVER_ENDS[name].count(";")
-        _wait_for(lines, f"statement {last}/{last}", seen)
+        lines.wait_for(f"statement {last}/{last}")
         time.sleep(0.5)  # inside the statement
         assert [p.name[:12] for p in tmp.iterdir()] == ["wfhist-plan-"]
         proc.send_signal(signal.SIGINT)
@@ -201,10 +172,9 @@ def test_ctrl_c_stops_plan_with_one_line_and_exit_130(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    while (line := lines.get(timeout=5)) is not None:
-        seen.append(line)
-    assert proc.returncode == 130, "".join(seen)
-    (line,) = _error_lines("".join(seen))
+    err = lines.drain()
+    assert proc.returncode == 130, err
+    (line,) = _error_lines(err)
     assert f"{sql}: dry run interrupted (Ctrl-C)" in line
     assert list(tmp.iterdir()) == []  # the temporary directory is removed
     assert content_hash(sample_db) == before

@@ -5,18 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, MIGRATIONS
 
+from tests.clirun import StderrLines
 from wfhist import migrate as migrate_mod
 from wfhist.backup import content_hash
 from wfhist.cli import main
@@ -337,8 +336,8 @@ def _slow_dir(tmp_path: Path, blob_rows: int = 100_000, cpu_rows: int = 3_000_00
     return _migrations_dir(tmp_path, extra={"006_slow.sql": sql})
 
 
-def _start_cli(*args: str) -> tuple[subprocess.Popen, queue.Queue]:
-    """Run ``python -m wfhist.cli`` and collect its stderr lines on a queue."""
+def _start_cli(*args: str) -> tuple[subprocess.Popen[str], StderrLines]:
+    """Run ``python -m wfhist.cli`` and follow its stderr line by line."""
     proc = subprocess.Popen(
         [sys.executable, "-u", "-m", "wfhist.cli", *args],
         cwd=ROOT,
@@ -346,39 +345,14 @@ def _start_cli(*args: str) -> tuple[subprocess.Popen, queue.Queue]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: queue.Queue = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
-
-
-def _wait_for(lines: queue.Queue, needle: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        seen.append(line)
-        if needle in line:
-            return
-    raise AssertionError(f"never saw {needle!r}; stderr was:\n{''.join(seen)}")
+    return proc, StderrLines(proc)
 
 
 def test_second_concurrent_migrate_refuses_at_once(sample_db: Path, tmp_path: Path) -> None:
     d = _slow_dir(tmp_path, blob_rows=10_000, cpu_rows=10_000_000)
     first, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
-        _wait_for(lines, "statement 1/")
+        lines.wait_for("statement 1/", timeout=20)
         with pytest.raises(LockedError):
             migrate(sample_db, migrations_dir=d, busy_timeout=0.3)
         started = time.monotonic()
@@ -590,7 +564,7 @@ def test_while_the_transaction_is_open_reads_see_the_old_file_and_writes_wait(
     original = hashlib.sha256(sample_db.read_bytes()).hexdigest()
     proc, lines = _start_cli("migrate", str(sample_db), "--migrations", str(d))
     try:
-        _wait_for(lines, "statement 3/4")
+        lines.wait_for("statement 3/4", timeout=20)
         # cache_spill=OFF: the file keeps its pre-migration bytes until COMMIT
         assert hashlib.sha256(sample_db.read_bytes()).hexdigest() == original
         con = sqlite3.connect(sample_db, timeout=0.3)  # like the service, with a short timeout
