@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -11,13 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from backup_dbs import LockHolder, count, make_db
 from clirun import assert_one_clean_line, wfhist
+from mounts import tmpfs
 
 from wfhist import backup as backup_mod
 from wfhist.backup import (
@@ -254,29 +253,11 @@ def test_backup_into_a_path_that_is_a_file_fails_clearly(sample_db: Path, tmp_pa
         backup(sample_db, blocker / "out")
 
 
-@contextlib.contextmanager
-def _tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """Mount a tiny tmpfs at ``path`` (root only; the test is skipped with the reason otherwise)."""
-    path.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to simulate the filesystem: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def test_backup_on_a_full_disk_fails_clearly_and_leaves_nothing(
     sample_db: Path, tmp_path: Path
 ) -> None:
     assert sample_db.stat().st_size > 64 * 1024  # the sample cannot fit
-    with _tmpfs(tmp_path / "full", "64k") as out:
+    with tmpfs(tmp_path / "full", "size=64k") as out:
         with pytest.raises(BackupError) as info:
             backup(sample_db, out)
         assert "full" in str(info.value) or "no space" in str(info.value)
@@ -287,7 +268,7 @@ def test_backup_on_a_full_disk_fails_clearly_and_leaves_nothing(
 def test_backup_on_a_read_only_filesystem_fails_clearly_and_leaves_nothing(
     sample_db: Path, tmp_path: Path
 ) -> None:
-    with _tmpfs(tmp_path / "ro", "4m") as out:
+    with tmpfs(tmp_path / "ro", "size=4m") as out:
         remount = subprocess.run(
             ["mount", "-o", "remount,ro", str(out)], capture_output=True, text=True, check=False
         )
@@ -299,7 +280,7 @@ def test_backup_on_a_read_only_filesystem_fails_clearly_and_leaves_nothing(
 
 
 def test_backup_on_a_full_disk_via_cli_exits_1(sample_db: Path, tmp_path: Path, capsys) -> None:
-    with _tmpfs(tmp_path / "full", "64k") as out:
+    with tmpfs(tmp_path / "full", "size=64k") as out:
         assert main(["backup", str(sample_db), "--out", str(out)]) == 1
         assert _files(out) == []
     last = capsys.readouterr().err.strip().splitlines()[-1]

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.clirun import assert_one_clean_line, wfhist
+from tests.mounts import tmpfs
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION_006 = ROOT / "migrations" / "006_add_scoring_version.sql"
@@ -200,17 +201,7 @@ def read_only_wal(tmp_path: Path) -> Iterator[Path]:
     filesystem: SQLite can neither create the ``-shm`` nor write the ``-wal`` (root included)."""
     from wfhist.demo import create_sample_db
 
-    where = tmp_path / "ro"
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"needs root to mount a tmpfs: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "ro", "size=4m") as where:
         db = create_sample_db(where / "wal.db", rows=50, wal=True)
         code = (
             "import os, sqlite3, sys\n"
@@ -224,8 +215,6 @@ def read_only_wal(tmp_path: Path) -> Iterator[Path]:
         Path(f"{db}-shm").unlink()
         subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
         yield db
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 @pytest.mark.parametrize("command", [*sorted(COMMANDS), "verify_before"])
@@ -253,20 +242,8 @@ def test_wal_database_on_a_read_only_filesystem(
 @pytest.fixture
 def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     """An empty read-only filesystem (a tmpfs remounted ro): no write succeeds, root's neither."""
-    where = tmp_path / "ro"
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"needs root to mount a tmpfs: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "ro", "size=1m,ro") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def test_writing_to_a_read_only_filesystem_is_one_line(

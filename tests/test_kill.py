@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import MIGRATIONS, copy_db
 
+from tests.mounts import tmpfs
 from wfhist.backup import content_hash
 from wfhist.demo import create_sample_db
 from wfhist.migrate import MigrationFailed, migrate
@@ -272,17 +273,8 @@ def test_a_hot_journal_left_by_a_killed_writer_is_rolled_back_and_migrate_comple
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB tmpfs (needs root to mount; skipped elsewhere): a disk that can fill up."""
-    where = tmp_path / "small-disk"
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "small-disk", "size=3m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=False)
 
 
 @pytest.mark.parametrize("full_at", ["lock file", "journal"])
